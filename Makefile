@@ -1,0 +1,42 @@
+# SmoothDesk: `make run` and `make test` do all the set-up on a fresh Debian machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DESTDIR ?=
+PREFIX ?= /usr
+
+# Debian packages the tests use: a private dbus-daemon, polkitd, gcc for evdev,
+# Xvfb and trayer for the tray test, util-linux for ionice/taskset/chrt checks.
+APT_PACKAGES := dbus dbus-daemon polkitd pkexec gcc python3-dev xvfb trayer util-linux procps
+
+.PHONY: run test lint bench system-deps clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "error: Python >= 3.11 is needed ($(PYTHON) is older)"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed: install python3-venv"; exit 1; }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+system-deps:
+	@./scripts/apt-deps.sh $(APT_PACKAGES)
+
+run: $(STAMP)
+	@./scripts/run.sh
+
+test: system-deps $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check smoothdesk tests bench
+	$(VENV)/bin/ruff format --check smoothdesk tests bench
+	$(VENV)/bin/mypy smoothdesk
+	$(VENV)/bin/lint-imports
+
+bench: $(STAMP)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
