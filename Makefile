@@ -8,7 +8,7 @@ PREFIX ?= /usr
 
 # Debian packages the tests use: a private dbus-daemon, polkitd, gcc for evdev,
 # Xvfb and trayer for the tray test, util-linux for ionice/taskset/chrt checks.
-APT_PACKAGES := dbus dbus-daemon polkitd pkexec gcc python3-dev xvfb trayer util-linux procps
+APT_PACKAGES := dbus dbus-daemon polkitd gcc python3-dev xvfb trayer util-linux procps
 
 .PHONY: run test lint bench system-deps clean
 
@@ -24,6 +24,7 @@ system-deps:
 	@./scripts/apt-deps.sh $(APT_PACKAGES)
 
 run: $(STAMP)
+	@./scripts/apt-deps.sh dbus-daemon
 	@./scripts/run.sh
 
 test: system-deps $(STAMP)

@@ -1,0 +1,48 @@
+"""smoothdeskctl subcommands that run locally: doctor and rules check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from smoothdesk.cli.errors import CliError
+from smoothdesk.cli.format import table
+from smoothdesk.collector.capabilities import probe
+from smoothdesk.config.rules_files import check_rules
+
+
+def cmd_doctor(args: Any, emit: Callable[[Any, str], None], helper: str) -> int:
+    findings = probe(Path(args.root))
+    data = [{"key": f.key, "status": f.status, "summary": f.summary, "meaning": f.meaning} for f in findings]
+    data.append(
+        {
+            "key": "helper",
+            "status": "ok" if helper.startswith("running") else "warn",
+            "summary": helper,
+            "meaning": "smoothdeskctl status/apps/set-class need a running helper",
+        }
+    )
+    rows = [(d["status"].upper(), d["key"], d["summary"], d["meaning"]) for d in data]
+    emit(data, table(("", "CHECK", "FOUND", "WHAT IT MEANS FOR SMOOTHDESK"), rows, width=200))
+    return 1 if any(d["status"] == "error" for d in data) else 0
+
+
+def cmd_rules_check(args: Any, emit: Callable[[Any, str], None]) -> int:
+    ananicy = [Path(p) for p in args.ananicy or []]
+    for path in ananicy:
+        if not path.is_dir():
+            raise CliError(f"--ananicy: {path} is not a directory", 2)
+    dirs = [Path(p) for p in args.dir or []] or None
+    result = check_rules(dirs, ananicy)
+    data = {
+        "rules": len(result.ruleset),
+        "errors": [str(d) for d in result.diagnostics if d.severity == "error"],
+        "warnings": [str(d) for d in result.diagnostics if d.severity != "error"],
+    }
+    lines = [*data["errors"], *data["warnings"]]
+    lines.append(
+        f"{data['rules']} rules loaded; {len(data['errors'])} errors, {len(data['warnings'])} warnings"
+    )
+    emit(data, "\n".join(lines))
+    return 1 if data["errors"] else 0

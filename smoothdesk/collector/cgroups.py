@@ -1,0 +1,123 @@
+"""Parse /proc/PID/cgroup, find the systemd unit, and tell the machine's cgroup layout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+CgroupMode = Literal["v1", "v2", "hybrid", "none"]
+
+_UNIT_SUFFIXES = (".scope", ".service")
+# Named v1 hierarchies ("name=systemd") and the v2 mount inside a hybrid layout are
+# not controllers, so they are kept out of the v1 controller list.
+_NOT_CONTROLLERS = frozenset({"unified", "systemd", "elogind"})
+
+
+class CgroupInfo(NamedTuple):
+    """The cgroup path used for grouping and the systemd unit it names, if any."""
+
+    path: str
+    unit: str | None
+
+
+class Controllers(NamedTuple):
+    """Controllers available on the v1 hierarchies and on the v2 (unified) one."""
+
+    v1: tuple[str, ...]
+    v2: tuple[str, ...]
+
+
+def unit_of(path: str) -> str | None:
+    """The last path component that is a .scope or .service unit, or None."""
+    for part in reversed(path.split("/")):
+        if part.endswith(_UNIT_SUFFIXES):
+            return part
+    return None
+
+
+def parse_cgroup(text: str) -> CgroupInfo:
+    """Pick the grouping path from /proc/PID/cgroup content (v1 and v2 lines).
+
+    Preference: the v2 "0::" path if it is not the root, else the v1
+    "name=systemd" path, else the v1 cpu controller path; when all of them are
+    the root, the first of them that exists. Malformed lines are skipped.
+    """
+    v2: str | None = None
+    named: str | None = None
+    cpu: str | None = None
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        hier, controllers, path = parts
+        if hier == "0" and controllers == "":
+            v2 = path
+        elif "name=systemd" in controllers.split(","):
+            named = path
+        elif "cpu" in controllers.split(","):
+            cpu = path
+    candidates = [p for p in (v2, named, cpu) if p is not None]
+    chosen = next((p for p in candidates if p != "/"), candidates[0] if candidates else "")
+    return CgroupInfo(chosen, unit_of(chosen))
+
+
+def cgroup_mode(sys_root: Path = Path("/sys")) -> CgroupMode:
+    """How cgroups are mounted under sys_root/fs/cgroup.
+
+    "v2" when the unified hierarchy is mounted there, "hybrid" when v1
+    hierarchies sit next to a unified one at fs/cgroup/unified, "v1" when
+    only v1 hierarchies exist, "none" when nothing is mounted.
+    """
+    base = sys_root / "fs" / "cgroup"
+    if (base / "cgroup.controllers").exists():
+        return "v2"
+    if not base.is_dir():
+        return "none"
+    has_v1 = any(True for _ in _v1_hierarchies(base))
+    if (base / "unified" / "cgroup.controllers").exists():
+        return "hybrid" if has_v1 else "v2"
+    return "v1" if has_v1 else "none"
+
+
+def unified_mount(sys_root: Path = Path("/sys")) -> Path | None:
+    """Where the v2 hierarchy is mounted, or None."""
+    base = sys_root / "fs" / "cgroup"
+    for candidate in (base, base / "unified"):
+        if (candidate / "cgroup.controllers").exists():
+            return candidate
+    return None
+
+
+def controllers(sys_root: Path = Path("/sys")) -> Controllers:
+    """The controllers of each hierarchy; v2 ones are those enabled at the unified root."""
+    base = sys_root / "fs" / "cgroup"
+    v2: tuple[str, ...] = ()
+    mount = unified_mount(sys_root)
+    if mount is not None:
+        try:
+            v2 = tuple((mount / "cgroup.controllers").read_text().split())
+        except OSError:
+            v2 = ()
+    v1: set[str] = set()
+    if mount != base and base.is_dir():
+        for name in _v1_hierarchies(base):
+            v1.update(c for c in name.split(",") if c)
+    return Controllers(tuple(sorted(v1)), v2)
+
+
+def _v1_hierarchies(base: Path) -> list[str]:
+    """Names of the v1 controller directories under base (symlinks such as cpu -> cpu,cpuacct
+    are included: they name the same hierarchy)."""
+    try:
+        entries = os.listdir(base)
+    except OSError:
+        return []
+    return [
+        name
+        for name in entries
+        if name not in _NOT_CONTROLLERS
+        and not name.startswith("name=")
+        and (base / name).is_dir()
+        and not (base / name / "cgroup.controllers").exists()
+    ]

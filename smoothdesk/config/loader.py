@@ -1,0 +1,96 @@
+"""TOML loading with /usr/share -> /etc -> user layering, validated against the schema."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from smoothdesk.config.errors import ConfigError
+from smoothdesk.config.schema import OPTIONS, Option, Settings, defaults
+
+_BY_KEY = {(o.section, o.key): o for o in OPTIONS}
+
+
+def system_config_files(root: Path = Path("/")) -> list[Path]:
+    return [root / "usr/share/smoothdesk/config.toml", root / "etc/smoothdesk/config.toml"]
+
+
+def _line_of(text: str, section: str, key: str | None) -> int | None:
+    """tomllib reports no positions for valid-but-wrong values, so find the line ourselves."""
+    in_section = False
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        header = re.match(r"^\[\s*([^\]]+?)\s*\]", line)
+        if header:
+            in_section = header.group(1) == section
+            if key is None and in_section:
+                return number
+            continue
+        if in_section and key is not None and re.match(rf"^{re.escape(key)}\s*=", line):
+            return number
+    return None
+
+
+def _coerce(opt: Option, value: Any) -> Any:
+    if opt.type is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if opt.type is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("expected a list of strings")
+        return value
+    if not isinstance(value, opt.type) or (opt.type is not bool and isinstance(value, bool)):
+        raise ValueError(f"expected {opt.type.__name__}, got {type(value).__name__}")
+    if opt.type in (int, float):
+        number = float(cast(float, value))
+        if opt.minimum is not None and number < opt.minimum:
+            raise ValueError(f"must be >= {opt.minimum:g}")
+        if opt.maximum is not None and number > opt.maximum:
+            raise ValueError(f"must be <= {opt.maximum:g}")
+    if opt.choices and value not in opt.choices:
+        raise ValueError(f"must be one of {', '.join(opt.choices)}")
+    return value
+
+
+def apply_file(settings: Settings, path: Path) -> None:
+    """Merge one TOML file into settings; raise ConfigError naming file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, f"cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "not UTF-8 text") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(path, str(exc), int(match.group(1)) if match else None) from exc
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            raise ConfigError(path, f"{section!r} must be a table", _line_of(text, section, None))
+        for key, value in table.items():
+            opt = _BY_KEY.get((section, key))
+            if opt is None:
+                line = _line_of(text, section, key) or _line_of(text, section, None)
+                raise ConfigError(path, f"unknown setting {section}.{key}", line)
+            try:
+                settings.values[section][key] = _coerce(opt, value)
+            except ValueError as exc:
+                line = _line_of(text, section, key)
+                raise ConfigError(path, f"{section}.{key}: {exc}", line) from None
+            settings.origins[f"{section}.{key}"] = str(path)
+
+
+def load_settings(files: Sequence[Path], explicit: Path | None = None) -> Settings:
+    """Layer the existing files in order; an explicit --config file must exist and comes last."""
+    settings = defaults()
+    for path in files:
+        if path.is_file():
+            apply_file(settings, path)
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(explicit, "no such file")
+        apply_file(settings, explicit)
+    return settings

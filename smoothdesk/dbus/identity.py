@@ -1,0 +1,65 @@
+"""The caller's uid, asked of the bus daemon and cached per unique name until it leaves."""
+
+from __future__ import annotations
+
+from dbus_fast import Message, MessageType
+from dbus_fast.aio import MessageBus
+
+from smoothdesk.dbus import errors
+
+_DBUS = "org.freedesktop.DBus"
+
+
+class CallerIdentity:
+    def __init__(self, bus: MessageBus) -> None:
+        self.bus = bus
+        self._uids: dict[str, int] = {}
+
+    def start(self) -> None:
+        """Forget a name's uid when it leaves: names are never reused, the cache must stay small."""
+        self.bus.add_message_handler(self._on_signal)
+        rule = (
+            "type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',"
+            "interface='org.freedesktop.DBus'"
+        )
+        self.bus.send(
+            Message(
+                destination=_DBUS,
+                path="/org/freedesktop/DBus",
+                interface=_DBUS,
+                member="AddMatch",
+                signature="s",
+                body=[rule],
+            )
+        )
+
+    def _on_signal(self, msg: Message) -> None:
+        if (
+            msg.message_type == MessageType.SIGNAL
+            and msg.member == "NameOwnerChanged"
+            and len(msg.body) == 3
+            and not msg.body[2]
+        ):
+            self._uids.pop(msg.body[0], None)
+
+    async def uid_of(self, sender: str) -> int:
+        if not sender:
+            raise errors.AccessDenied("caller has no bus name")
+        cached = self._uids.get(sender)
+        if cached is not None:
+            return cached
+        reply = await self.bus.call(
+            Message(
+                destination=_DBUS,
+                path="/org/freedesktop/DBus",
+                interface=_DBUS,
+                member="GetConnectionUnixUser",
+                signature="s",
+                body=[sender],
+            )
+        )
+        if reply is None or reply.message_type != MessageType.METHOD_RETURN:
+            raise errors.AccessDenied("the bus could not tell who the caller is")
+        uid = int(reply.body[0])
+        self._uids[sender] = uid
+        return uid

@@ -1,0 +1,75 @@
+"""Puts the controller on a bus (or on none) and forwards its signals, throttled."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from dbus_fast import RequestNameReply
+from dbus_fast.aio import MessageBus
+
+from smoothdesk.dbus.authorize import SameUserAuthorizer
+from smoothdesk.dbus.client import connect
+from smoothdesk.dbus.errors import BusError
+from smoothdesk.dbus.names import BUS_NAME
+from smoothdesk.dbus.service import HelperService
+from smoothdesk.helper.controller import Controller
+
+if TYPE_CHECKING:
+    from smoothdesk.helper.daemon import Daemon
+
+log = logging.getLogger(__name__)
+
+SIGNAL_INTERVAL = 0.5
+
+
+class BusEndpoint:
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.bus: MessageBus | None = None
+        self.service: HelperService | None = None
+        self._pending: set[str] = set()
+        self._flush: asyncio.TimerHandle | None = None
+
+    async def start(self, spec: str) -> None:
+        if spec == "none":
+            return
+        bus = await connect(spec)
+        reply = await bus.request_name(BUS_NAME)
+        if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
+            bus.disconnect()
+            raise BusError(f"{BUS_NAME} is already owned on the {spec} bus: is a helper running?")
+        # Root on the system bus gets polkit in the system-bus issue; until then only root may
+        # change anything there, and on a session bus only the owner.
+        authorizer = SameUserAuthorizer(os.geteuid())
+        self.service = HelperService(bus, Controller(self.daemon), authorizer)
+        self.service.start()
+        self.bus = bus
+        self.daemon.on_apps_changed.append(self._apps_changed)
+        self.daemon.on_status_changed.append(self._status_changed)
+        log.info("serving %s on the %s bus", BUS_NAME, spec)
+
+    def _apps_changed(self, changed: list[str]) -> None:
+        # Coalesce bursts (a compile spawns hundreds of processes) into one signal per interval.
+        self._pending.update(changed)
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(SIGNAL_INTERVAL, self._send_apps)
+
+    def _send_apps(self) -> None:
+        self._flush = None
+        if self.service is not None and self._pending:
+            self.service.emit("AppsChanged", sorted(self._pending))
+        self._pending.clear()
+
+    def _status_changed(self) -> None:
+        if self.service is not None:
+            self.service.emit("StatusChanged", self.service.api.status())
+
+    async def stop(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+        if self.bus is not None:
+            self.bus.disconnect()
+            self.bus = None

@@ -1,0 +1,151 @@
+"""The helper's transport-agnostic API: what the bus adaptor (and tests) call."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from smoothdesk import __version__
+from smoothdesk.core.classes import PriorityClass
+from smoothdesk.core.decision import Pin
+from smoothdesk.core.group import AppGroup
+from smoothdesk.dbus import errors
+
+if TYPE_CHECKING:
+    from smoothdesk.helper.daemon import Daemon
+
+
+class Controller:
+    """Handlers validate and record intent, then wake the loop; only the loop changes the system."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.d = daemon
+
+    # reads
+
+    def status(self) -> dict[str, Any]:
+        d = self.d
+        snap = d.snapshot
+        paused_for = 0.0
+        if d.paused_until is not None:
+            paused_for = max(0.0, d.paused_until - time.monotonic())
+        status: dict[str, Any] = {
+            "version": __version__,
+            "mode": "user" if d.user_mode else "root",
+            "uid": d.uid,
+            "pid": os.getpid(),
+            "paused": d.paused,
+            "paused_for": paused_for,
+            "dry_run": d.dry_run,
+            "tick": d.tick_seconds,
+            "ticks": d.ticks,
+            "uptime": time.monotonic() - d.started,
+            "groups": len(d.groups),
+            "processes": len(snap.processes) if snap else 0,
+            "demoted": sum(1 for x in d.decisions.values() if x.manage and x.klass.demoted),
+            "managed_processes": len(d.actuator.managed_keys()),
+            "netlink": d.netlink is not None,
+            "cgroup_backend": d.cgroup_backend_name,
+            "rules": d.rule_count,
+            "rule_diagnostics": len(d.diagnostics),
+            "tick_cost_ms": d.last_tick_cost * 1000.0,
+            "stage_ms": {k: v * 1000.0 for k, v in d.stage_costs.items()},
+            "fast_path_events": d.fast_path_count,
+        }
+        if snap is not None:
+            sysstats = snap.system
+            status.update(
+                cpu_busy=sysstats.cpu_busy,
+                mem_total=sysstats.mem_total,
+                mem_available=sysstats.mem_available,
+                swap_total=sysstats.swap_total,
+                swap_free=sysstats.swap_free,
+                psi_cpu_some=sysstats.psi_value("cpu"),
+                psi_io_some=sysstats.psi_value("io"),
+                psi_memory_some=sysstats.psi_value("memory"),
+            )
+        return status
+
+    def apps(self) -> list[dict[str, Any]]:
+        return [self._describe(g) for g in self.d.groups.values()]
+
+    def app(self, ref: str) -> dict[str, Any]:
+        return self._describe(self._resolve(ref))
+
+    def rules(self) -> list[dict[str, Any]]:
+        return self.d.rule_listing()
+
+    # changes (caller_uid comes from the bus, never from arguments)
+
+    def set_class(self, caller_uid: int, ref: str, class_name: str, duration: float) -> None:
+        group = self._owned(caller_uid, ref)
+        until = time.monotonic() + duration if duration > 0 else None
+        self.d.pins.set(Pin(group.id, PriorityClass.parse(class_name), until, caller_uid))
+        self.d.wake()
+
+    def clear_class(self, caller_uid: int, ref: str) -> None:
+        group = self._owned(caller_uid, ref)
+        if not self.d.pins.clear(group.id):
+            raise errors.NotFound(f"app {ref!r} has no pinned class")
+        self.d.wake()
+
+    def pause(self, caller_uid: int, duration: float) -> None:
+        self.d.set_paused(time.monotonic() + duration if duration > 0 else float("inf"))
+
+    def resume(self, caller_uid: int) -> None:
+        self.d.set_paused(None)
+
+    def reload_rules(self, caller_uid: int) -> list[str]:
+        return self.d.reload()
+
+    # helpers
+
+    def _resolve(self, ref: str) -> AppGroup:
+        groups = self.d.groups
+        if ref in groups:
+            return groups[ref]
+        if ref.isdigit():
+            pid = int(ref)
+            for group in groups.values():
+                if pid in group.members:
+                    return group
+        named = [g for g in groups.values() if g.name == ref]
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            ids = ", ".join(g.id for g in named[:5])
+            raise errors.InvalidArgument("app", f"{len(named)} apps are named {ref!r}: use an id ({ids})")
+        raise errors.NotFound(f"no app {ref!r} (see 'smoothdeskctl apps')")
+
+    def _owned(self, caller_uid: int, ref: str) -> AppGroup:
+        group = self._resolve(ref)
+        if caller_uid != 0 and group.uid != caller_uid:
+            raise errors.AccessDenied(f"app {ref!r} belongs to uid {group.uid}, not to you")
+        return group
+
+    def _describe(self, group: AppGroup) -> dict[str, Any]:
+        d = self.d
+        decision = d.decisions.get(group.id)
+        procs = d.snapshot.processes if d.snapshot else {}
+        members = [procs[p] for p in group.members if p in procs]
+        leader = procs.get(group.leader)
+        pin = d.pins.pins.get(group.id)
+        return {
+            "id": group.id,
+            "name": group.name,
+            "kind": group.kind,
+            "uid": group.uid,
+            "unit": group.unit or "",
+            "class": decision.klass.value if decision else "normal",
+            "managed": bool(decision and decision.manage),
+            "reasons": [str(r) for r in decision.reasons] if decision else [],
+            "pinned": pin.klass.value if pin else "",
+            "pin_remaining": max(0.0, pin.until - time.monotonic()) if pin and pin.until else 0.0,
+            "cpu": sum(p.cpu_tick for p in members),
+            "cpu_10s": sum(p.cpu_10s for p in members),
+            "rss": sum(p.rss for p in members),
+            "io_rate": sum(p.io_read_rate + p.io_write_rate for p in members),
+            "nice": leader.nice if leader else (members[0].nice if members else 0),
+            "pids": list(group.members),
+        }

@@ -1,0 +1,243 @@
+"""Composition root and tick loop: collect -> group -> classify -> decide -> actuate."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from smoothdesk.actuator import Actuator, select_backend
+from smoothdesk.collector.netlink import ProcConnector
+from smoothdesk.collector.system import SystemReader
+from smoothdesk.collector.tracker import ProcessTable
+from smoothdesk.config.loader import load_settings
+from smoothdesk.config.paths import config_files, run_dir
+from smoothdesk.config.schema import Settings
+from smoothdesk.core.decision import Decision, Hints
+from smoothdesk.core.group import AppGroup, Classification
+from smoothdesk.core.process import ProcessRecord
+from smoothdesk.core.snapshot import Snapshot
+from smoothdesk.helper.pins import PinStore
+from smoothdesk.helper.rulebook import RuleBook
+from smoothdesk.policy.engine import EngineConfig, PolicyInputs, PolicyState, decide
+from smoothdesk.policy.grouper import group_processes
+from smoothdesk.policy.ranker import RuleOnlyRanker
+
+log = logging.getLogger("smoothdesk.helper")
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    bus: str = "none"
+    dry_run: bool = False
+    config: Path | None = None
+    tick: float | None = None
+    proc_root: Path = Path("/")
+    run_dir: Path | None = None
+    user: bool = False
+
+
+class Daemon:
+    """Owns all state; handlers only record intent and call wake()."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.uid = os.geteuid()
+        self.user_mode = options.user or self.uid != 0
+        self.settings: Settings = load_settings(config_files(self.user_mode), options.config)
+        self.dry_run = options.dry_run or bool(self.settings.get("helper", "dry_run"))
+        self.tick_seconds = options.tick or float(self.settings.get("helper", "tick"))
+        self.run_dir = options.run_dir or run_dir(self.user_mode)
+        if not self.dry_run:
+            self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
+        self.table = ProcessTable(
+            options.proc_root, full_every=float(self.settings.get("helper", "full_scan_every"))
+        )
+        self.system = SystemReader(options.proc_root)
+        self.rulebook = RuleBook(self.user_mode, self.settings)
+        backend = select_backend(str(self.settings.get("actuator", "cgroup")), self.user_mode)
+        self.cgroup_backend_name = backend.name if backend is not None else "off"
+        self.actuator = Actuator(
+            self.run_dir,
+            dry_run=self.dry_run,
+            user_uid=self.uid if self.user_mode else None,
+            cgroup_backend=backend,
+            use_autogroup=bool(self.settings.get("actuator", "autogroup")),
+        )
+        self.pins = PinStore(None if self.dry_run else self.run_dir / "pins.json")
+        self.engine_config = self._engine_config()
+        self.ranker = RuleOnlyRanker()
+        self.policy_state = PolicyState()
+        self.hints = Hints()
+        self.netlink: ProcConnector | None = None
+        self.own_pids = frozenset({os.getpid()})
+        self.snapshot: Snapshot | None = None
+        self.groups: dict[str, AppGroup] = {}
+        self.decisions: dict[str, Decision] = {}
+        self.classifications: dict[int, Classification] = {}
+        self.paused_until: float | None = None
+        self.ticks = 0
+        self.started = time.monotonic()
+        self.last_tick_cost = 0.0
+        self.stage_costs: dict[str, float] = {}
+        self.fast_path_count = 0
+        self.on_apps_changed: list[Any] = []
+        self.on_status_changed: list[Any] = []
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+
+    # properties used by the controller
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_until is not None and self.paused_until > time.monotonic()
+
+    @property
+    def rule_count(self) -> int:
+        return self.rulebook.count
+
+    @property
+    def diagnostics(self) -> list[str]:
+        return self.rulebook.diagnostics
+
+    def rule_listing(self) -> list[dict[str, Any]]:
+        return self.rulebook.listing()
+
+    def _engine_config(self) -> EngineConfig:
+        engine = self.settings.values["engine"]
+        return EngineConfig(
+            noisy_cpu_percent=float(engine["noisy_cpu_percent"]),
+            demote_after=float(engine["demote_after"]),
+            release_after=float(engine["release_after"]),
+        )
+
+    # control
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def wait_wake(self) -> None:
+        await self._wake.wait()
+        self._wake.clear()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def set_paused(self, until: float | None) -> None:
+        self.paused_until = until
+        if until is not None:
+            self.actuator.restore_all()
+        log.info("paused" if until is not None else "resumed")
+        self._emit_status()
+        self.wake()
+
+    def reload(self) -> list[str]:
+        """Reload config and rules; on a bad config keep the running one and say why."""
+        try:
+            settings = load_settings(config_files(self.user_mode), self.options.config)
+        except Exception as exc:
+            log.error("config not reloaded: %s", exc)
+            return [f"error: {exc}"]
+        self.settings = settings
+        self.engine_config = self._engine_config()
+        messages = self.rulebook.reload(settings)
+        self.classifications.clear()
+        log.info("reloaded: %d rules, %d diagnostics", self.rulebook.count, len(messages))
+        self._emit_status()
+        self.wake()
+        return messages
+
+    def _emit_status(self) -> None:
+        for callback in self.on_status_changed:
+            callback()
+
+    # the tick
+
+    def tick(self, now: float | None = None) -> dict[str, Decision]:
+        now = time.monotonic() if now is None else now
+        costs: dict[str, float] = {}
+        t0 = time.process_time()
+        snapshot = self.table.tick(now)
+        snapshot.system = self.system.read(now)
+        t1 = time.process_time()
+        groups = group_processes(snapshot, self.own_pids)
+        t2 = time.process_time()
+        self._classify(snapshot)
+        t3 = time.process_time()
+        decisions = self._decide(snapshot, groups, now)
+        t4 = time.process_time()
+        changed = [g for g, d in decisions.items() if self.decisions.get(g) != d]
+        self.snapshot = snapshot
+        self.groups = {g.id: g for g in groups}
+        self.decisions = decisions
+        self.pins.prune(set(self.groups))
+        if not self.paused:
+            self.actuator.apply(decisions, groups, snapshot.processes)
+        t5 = time.process_time()
+        costs.update(collect=t1 - t0, group=t2 - t1, classify=t3 - t2, decide=t4 - t3, actuate=t5 - t4)
+        self.stage_costs = costs
+        self.last_tick_cost = t5 - t0
+        self.ticks += 1
+        if changed:
+            for callback in self.on_apps_changed:
+                callback(changed)
+        return decisions
+
+    def _classify(self, snapshot: Snapshot) -> None:
+        procs = snapshot.processes
+        self.classifications = {
+            pid: c for pid, proc in procs.items() if (c := self.rulebook.classify(proc, procs)) is not None
+        }
+
+    def _decide(self, snapshot: Snapshot, groups: list[AppGroup], now: float) -> dict[str, Decision]:
+        inputs = PolicyInputs(
+            snapshot=snapshot,
+            groups=tuple(groups),
+            classifications=self.classifications,
+            pins=self.pins.active(now),
+            hints=self.hints,
+            now=now,
+            config=self.engine_config,
+            ranker=self.ranker,
+            user_mode_uid=self.uid if self.user_mode else None,
+            managed_keys=self.actuator.managed_keys(),
+            own_pids=self.own_pids,
+            paused=self.paused,
+        )
+        decisions, self.policy_state = decide(inputs, self.policy_state)
+        return decisions
+
+    # the fast path between ticks
+
+    def regroup(self, added: list[ProcessRecord]) -> list[AppGroup]:
+        """Regroup after new processes appeared; return the groups they landed in."""
+        assert self.snapshot is not None
+        procs = self.snapshot.processes
+        groups = group_processes(self.snapshot, self.own_pids)
+        self.groups = {g.id: g for g in groups}
+        for proc in added:
+            c = self.rulebook.classify(proc, procs)
+            if c is not None:
+                self.classifications[proc.pid] = c
+        wanted = {p.pid for p in added}
+        return [g for g in groups if wanted.intersection(g.members)]
+
+    def decide_and_apply(self, groups: list[AppGroup], now: float) -> None:
+        assert self.snapshot is not None
+        decisions = self._decide(self.snapshot, groups, now)
+        changed = [g for g, d in decisions.items() if self.decisions.get(g) != d]
+        self.decisions.update(decisions)
+        if not self.paused:
+            self.actuator.apply(decisions, groups, self.snapshot.processes)
+        if changed:
+            for callback in self.on_apps_changed:
+                callback(changed)

@@ -1,0 +1,63 @@
+"""React to exec/fork events between ticks, so a new hog is demoted within milliseconds."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from smoothdesk.collector.netlink import ProcConnector
+
+if TYPE_CHECKING:
+    from smoothdesk.helper.daemon import Daemon
+
+log = logging.getLogger(__name__)
+
+
+class FastPath:
+    """Reads proc-connector events; decides and acts only for the groups of new processes."""
+
+    def __init__(self, daemon: Daemon, connector: ProcConnector) -> None:
+        self.d = daemon
+        self.connector = connector
+
+    def on_readable(self) -> None:
+        d = self.d
+        try:
+            events = self.connector.read_events()
+        except OSError as exc:
+            # ENOBUFS means we missed events; the next periodic rescan catches up.
+            log.debug("proc connector: %s", exc)
+            return
+        if d.snapshot is None or d.paused:
+            return
+        now = time.monotonic()
+        new: set[int] = set()
+        for ev in events:
+            if ev.kind == "exec":
+                new.add(ev.pid)
+            elif ev.kind == "fork" and ev.child_pid == ev.child_tgid:
+                new.add(ev.child_pid)
+            elif ev.kind == "exit" and ev.pid == ev.tgid:
+                new.discard(ev.pid)
+                d.table.forget(ev.pid)
+                d.snapshot.processes.pop(ev.pid, None)
+        if new:
+            self.handle(new, now)
+
+    def handle(self, pids: set[int], now: float) -> None:
+        d = self.d
+        assert d.snapshot is not None
+        procs = d.snapshot.processes
+        added = []
+        for pid in pids:
+            record = d.table.add_pid(pid, now)
+            if record is not None:
+                procs[pid] = record
+                added.append(record)
+        if not added:
+            return
+        touched = d.regroup(added)
+        if touched:
+            d.fast_path_count += len(added)
+            d.decide_and_apply(touched, now)

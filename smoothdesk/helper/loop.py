@@ -1,0 +1,84 @@
+"""The asyncio main loop: ticks on absolute deadlines, signals, bus service, fast path."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+
+from smoothdesk.collector.errors import CollectorError
+from smoothdesk.collector.netlink import ProcConnector
+from smoothdesk.helper.bus import BusEndpoint
+from smoothdesk.helper.daemon import Daemon
+from smoothdesk.helper.fastpath import FastPath
+from smoothdesk.helper.sdnotify import notify
+
+log = logging.getLogger("smoothdesk.helper")
+
+
+def _open_netlink(daemon: Daemon) -> ProcConnector | None:
+    if daemon.user_mode or not daemon.settings.get("helper", "netlink"):
+        return None
+    connector = ProcConnector()
+    try:
+        connector.open()
+    except CollectorError as exc:
+        log.warning("no proc connector, falling back to periodic rescans: %s", exc)
+        return None
+    return connector
+
+
+async def run(daemon: Daemon) -> int:
+    loop = asyncio.get_running_loop()
+    recovered = daemon.actuator.recover()
+    if recovered:
+        log.info("restored %d changes left by a previous run", recovered)
+    loop.add_signal_handler(signal.SIGTERM, daemon.stop)
+    loop.add_signal_handler(signal.SIGINT, daemon.stop)
+    loop.add_signal_handler(signal.SIGHUP, daemon.reload)
+    endpoint = BusEndpoint(daemon)
+    try:
+        await endpoint.start(daemon.options.bus)
+        daemon.tick()
+        connector = _open_netlink(daemon)
+        if connector is not None:
+            daemon.netlink = connector
+            loop.add_reader(connector.fileno(), FastPath(daemon, connector).on_readable)
+        notify("READY=1")
+        log.info(
+            "running in %s mode, tick %.2fs, bus %s%s",
+            "user" if daemon.user_mode else "root",
+            daemon.tick_seconds,
+            daemon.options.bus,
+            ", dry run" if daemon.dry_run else "",
+        )
+        await _tick_forever(daemon)
+    finally:
+        notify("STOPPING=1")
+        if daemon.netlink is not None:
+            loop.remove_reader(daemon.netlink.fileno())
+            daemon.netlink.close()
+        report = daemon.actuator.restore_all()
+        log.info("stopped; restored %s", report)
+        await endpoint.stop()
+    return 0
+
+
+async def _tick_forever(daemon: Daemon) -> None:
+    deadline = time.monotonic()
+    while not daemon.stopping:
+        deadline += daemon.tick_seconds
+        now = time.monotonic()
+        if deadline < now:
+            # Fell behind (suspend, overload): skip the missed ticks rather than burst.
+            deadline = now + daemon.tick_seconds
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(daemon.wait_wake(), deadline - now)
+        if daemon.stopping:
+            break
+        try:
+            daemon.tick()
+        except Exception:
+            log.exception("tick failed; continuing")

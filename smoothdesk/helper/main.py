@@ -1,0 +1,114 @@
+"""smoothdesk-helper: the daemon that owns every change to the system."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from smoothdesk import __version__
+from smoothdesk.core.errors import SmoothDeskError
+from smoothdesk.helper.daemon import Daemon, Options
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="smoothdesk-helper",
+        description="Keep the desktop responsive: classify applications and demote the hogs.",
+    )
+    p.add_argument(
+        "--bus",
+        default="none",
+        help="system, session, none (no D-Bus service) or a D-Bus address (default: none)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="decide and log, change nothing")
+    p.add_argument(
+        "--user",
+        action="store_true",
+        help="user mode even as root: only this uid's processes, only ever lowered",
+    )
+    p.add_argument("--once", action="store_true", help="run one tick, print decisions, exit")
+    p.add_argument("--json", action="store_true", help="with --once: print JSON")
+    p.add_argument("--config", type=Path, help="extra config file, applied last")
+    p.add_argument("--tick", type=float, help="seconds between ticks (default from config: 1)")
+    p.add_argument("--run-dir", type=Path, help="where the journal lives (default /run/smoothdesk)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return p
+
+
+def _setup_logging(verbose: bool) -> None:
+    # Under systemd, journald adds its own timestamps and reads <N> priority prefixes.
+    if os.environ.get("JOURNAL_STREAM"):
+        fmt = "%(message)s"
+    else:
+        fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=fmt)
+
+
+def _once(daemon: Daemon, as_json: bool) -> int:
+    # CPU shares need two samples; take them half a tick apart.
+    daemon.table.tick(time.monotonic())
+    daemon.system.read(time.monotonic())
+    time.sleep(min(daemon.tick_seconds, 0.5))
+    decisions = daemon.tick()
+    rows = []
+    procs = daemon.snapshot.processes if daemon.snapshot else {}
+    for gid, group in sorted(daemon.groups.items()):
+        d = decisions[gid]
+        rows.append(
+            {
+                "id": gid,
+                "name": group.name,
+                "class": d.klass.value,
+                "managed": d.manage,
+                "reasons": [str(r) for r in d.reasons],
+                "cpu": round(sum(procs[p].cpu_tick for p in group.members if p in procs), 1),
+                "pids": list(group.members),
+            }
+        )
+    if as_json:
+        json.dump({"decisions": rows, "dry_run": daemon.dry_run}, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        for r in rows:
+            print(f"{r['class']:<12} {r['name'][:28]:<28} {r['cpu']:>6.1f}%  {'; '.join(r['reasons'])}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    if args.tick is not None and not 0.05 <= args.tick <= 60:
+        print("smoothdesk-helper: --tick must be between 0.05 and 60 seconds", file=sys.stderr)
+        return 2
+    # --once only reports: it must never leave a change behind.
+    options = Options(
+        bus=args.bus,
+        dry_run=args.dry_run or args.once,
+        config=args.config,
+        tick=args.tick,
+        run_dir=args.run_dir,
+        user=args.user,
+    )
+    try:
+        daemon = Daemon(options)
+        if args.once:
+            return _once(daemon, args.json)
+        from smoothdesk.helper.loop import run
+
+        return asyncio.run(run(daemon))
+    except SmoothDeskError as exc:
+        print(f"smoothdesk-helper: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
