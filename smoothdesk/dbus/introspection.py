@@ -41,3 +41,7 @@ def node_xml() -> str:
         ' "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">\n'
     )
     return header + "<node>\n" + _STANDARD + interface_xml() + "</node>\n"
+
+
+if __name__ == "__main__":
+    print(node_xml(), end="")

@@ -1,0 +1,58 @@
+"""Config layering and validation errors that name the file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smoothdesk.config.errors import ConfigError
+from smoothdesk.config.loader import load_settings
+from smoothdesk.config.schema import OPTIONS, defaults
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_cover_every_option() -> None:
+    s = defaults()
+    for opt in OPTIONS:
+        assert s.get(opt.section, opt.key) == opt.default
+        assert opt.description
+
+
+def test_layers_apply_in_order_and_record_origin(tmp_path: Path) -> None:
+    vendor = write(tmp_path / "vendor.toml", "[helper]\ntick = 2\nfull_scan_every = 9\n")
+    admin = write(tmp_path / "admin.toml", "[helper]\ntick = 0.5\n")
+    s = load_settings([vendor, tmp_path / "missing.toml", admin])
+    assert s.get("helper", "tick") == 0.5
+    assert s.get("helper", "full_scan_every") == 9.0
+    assert s.origins["helper.tick"] == str(admin)
+    assert s.origins["helper.full_scan_every"] == str(vendor)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "needle"),
+    [
+        ("[helper]\n\ntick = 'fast'\n", 3, "expected float"),
+        ("[helper]\ntick = 0.001\n", 2, "must be >= 0.05"),
+        ("[engine]\nnoisy_cpu_percent = 50\nbogus = 1\n", 3, "unknown setting engine.bogus"),
+        ("[actuator]\ncgroup = 'v3'\n", 2, "must be one of"),
+        ("[helper]\ntick = \n", 2, "Invalid value"),
+        ("[rules]\nananicy_dirs = [1, 2]\n", 2, "list of strings"),
+    ],
+)
+def test_bad_values_name_file_and_line(tmp_path: Path, text: str, line: int, needle: str) -> None:
+    bad = write(tmp_path / "bad.toml", text)
+    with pytest.raises(ConfigError) as info:
+        load_settings([], explicit=bad)
+    assert info.value.line == line
+    assert str(info.value).startswith(f"{bad}:{line}: ")
+    assert needle in str(info.value)
+
+
+def test_explicit_config_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_settings([], explicit=tmp_path / "nope.toml")
