@@ -88,11 +88,7 @@ def first_baseline(
     """
     if _parent_managed(proc, parent, managed_keys):
         adjusted = ""
-    elif (
-        parent is not None
-        and parent_baseline is not None
-        and _settings(parent) == _settings(proc)
-    ):
+    elif parent is not None and parent_baseline is not None and _settings(parent) == _settings(proc):
         adjusted = parent_baseline.adjusted_by_user
     else:
         adjusted = _own_adjustments(proc)

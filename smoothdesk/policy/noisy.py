@@ -29,9 +29,7 @@ def group_load(
     return GroupLoad(cpu_10s, cpu_tick)
 
 
-def others_waiting(
-    system: SystemStats, psi_percent: float, busy_percent: float
-) -> tuple[bool, str]:
+def others_waiting(system: SystemStats, psi_percent: float, busy_percent: float) -> tuple[bool, str]:
     """Whether runnable work is queueing for the CPU, and the figure that shows it.
 
     Any of: CPU PSI "some" avg10 at or above `psi_percent`; more runnable tasks than CPUs;
