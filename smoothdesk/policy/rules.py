@@ -38,7 +38,7 @@ Ancestors = Sequence[ProcessRecord] | Callable[[], Sequence[ProcessRecord]]
 
 
 class Severity(StrEnum):
-    """How bad a diagnostic is: errors lose a rule or a file, warnings a rule, info nothing."""
+    """Errors lose a rule or a file; warnings lose a rule; info notes a rule with no effect."""
 
     ERROR = "error"
     WARNING = "warning"
@@ -213,9 +213,9 @@ class Rule:
 
     @property
     def title(self) -> str:
-        """A short human label: the explicit one, else the name, else the first matcher."""
+        """A short human label: "label: name", the label, the name, or the matchers."""
         if self.label:
-            return self.label
+            return f"{self.label}: {self.name}" if self.name is not None else self.label
         if self.name is not None:
             return self.name
         matchers = self.cond.as_dict() if self.cond else {}
@@ -262,9 +262,13 @@ class CgroupDef:
 
 @dataclass(slots=True)
 class RuleDoc:
-    """What one parsed file contributes: rules, types, cgroups and the problems found."""
+    """What one parsed file contributes: rules, types, cgroups and the problems found.
+
+    `origin` is "toml" for SmoothDesk's own files and "ananicy" for ananicy-cpp ones.
+    """
 
     source: str
+    origin: str
     rules: list[Rule]
     types: list[TypeDef]
     cgroups: list[CgroupDef]
