@@ -109,7 +109,7 @@ async def cmd_resume(c: HelperClient, args: Any, emit: Callable[[Any, str], None
 
 async def cmd_rules_list(c: HelperClient, args: Any, emit: Callable[[Any, str], None]) -> int:
     rules = await c.rules()
-    rows = [(r.get("match", ""), r.get("type", ""), r.get("class", ""), r.get("source", "")) for r in rules]
+    rows = [(r.get("label", ""), r.get("type", ""), r.get("class", ""), r.get("source", "")) for r in rules]
     emit(rules, table(("MATCH", "TYPE", "CLASS", "SOURCE"), rows))
     return 0
 

@@ -35,14 +35,9 @@ def cmd_rules_check(args: Any, emit: Callable[[Any, str], None]) -> int:
             raise CliError(f"--ananicy: {path} is not a directory", 2)
     dirs = [Path(p) for p in args.dir or []] or None
     result = check_rules(dirs, ananicy)
-    data = {
-        "rules": len(result.ruleset),
-        "errors": [str(d) for d in result.diagnostics if d.severity == "error"],
-        "warnings": [str(d) for d in result.diagnostics if d.severity != "error"],
-    }
-    lines = [*data["errors"], *data["warnings"]]
-    lines.append(
-        f"{data['rules']} rules loaded; {len(data['errors'])} errors, {len(data['warnings'])} warnings"
-    )
-    emit(data, "\n".join(lines))
-    return 1 if data["errors"] else 0
+    errors = [str(d) for d in result.diagnostics if d.severity == "error"]
+    warnings = [str(d) for d in result.diagnostics if d.severity != "error"]
+    data = {"rules": len(result.ruleset), "errors": errors, "warnings": warnings}
+    summary = f"{len(result.ruleset)} rules loaded; {len(errors)} errors, {len(warnings)} warnings"
+    emit(data, "\n".join([*errors, *warnings, summary]))
+    return 1 if errors else 0

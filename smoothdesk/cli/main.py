@@ -30,10 +30,18 @@ REMOTE = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # Global options work before or after the subcommand. The subcommands' copies default to
+    # SUPPRESS so that they do not overwrite a value given before the subcommand.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--bus", default="auto", help="system, session, auto (default) or a D-Bus address")
-    p = argparse.ArgumentParser(prog="smoothdeskctl", parents=[common], description=__doc__)
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    common.add_argument(
+        "--bus", default=argparse.SUPPRESS, help="system, session, auto (default) or a D-Bus address"
+    )
+    p = argparse.ArgumentParser(prog="smoothdeskctl", description=__doc__)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--bus", default="auto", help="system, session, auto (default) or a D-Bus address")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     s = sub.add_parser("status", parents=[common], help="helper state and system pressure")

@@ -81,7 +81,7 @@ class Controller:
     def set_class(self, caller_uid: int, ref: str, class_name: str, duration: float) -> None:
         group = self._owned(caller_uid, ref)
         until = time.monotonic() + duration if duration > 0 else None
-        self.d.pins.set(Pin(group.id, PriorityClass.parse(class_name), until, caller_uid))
+        self.d.pins.put(Pin(group.id, PriorityClass.parse(class_name), until, caller_uid))
         self.d.wake()
 
     def clear_class(self, caller_uid: int, ref: str) -> None:

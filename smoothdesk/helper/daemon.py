@@ -10,9 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from smoothdesk.actuator import Actuator, select_backend
+from smoothdesk.actuator import (
+    Actuator,
+    CgroupBackend,
+    CgroupV1Backend,
+    CgroupV2Backend,
+    SystemdBackend,
+    select_backend,
+)
 from smoothdesk.collector.netlink import ProcConnector
-from smoothdesk.collector.system import SystemReader
 from smoothdesk.collector.tracker import ProcessTable
 from smoothdesk.config.loader import load_settings
 from smoothdesk.config.paths import config_files, run_dir
@@ -41,6 +47,22 @@ class Options:
     user: bool = False
 
 
+def _cgroup_backend(setting: str, user_mode: bool) -> CgroupBackend | None:
+    """The cgroup lever the config asks for; 'auto' probes what this machine offers."""
+    if setting == "off":
+        return None
+    if setting == "systemd":
+        return SystemdBackend(user=user_mode)
+    if user_mode:
+        # cgroupfs belongs to root; only the user's systemd could help, and 'auto' finds it.
+        return select_backend(user_mode=True)
+    if setting == "v1":
+        return CgroupV1Backend()
+    if setting == "v2":
+        return CgroupV2Backend(Path("/sys/fs/cgroup"))
+    return select_backend()
+
+
 class Daemon:
     """Owns all state; handlers only record intent and call wake()."""
 
@@ -57,16 +79,14 @@ class Daemon:
         self.table = ProcessTable(
             options.proc_root, full_every=float(self.settings.get("helper", "full_scan_every"))
         )
-        self.system = SystemReader(options.proc_root)
         self.rulebook = RuleBook(self.user_mode, self.settings)
-        backend = select_backend(str(self.settings.get("actuator", "cgroup")), self.user_mode)
+        backend = _cgroup_backend(str(self.settings.get("actuator", "cgroup")), self.user_mode)
         self.cgroup_backend_name = backend.name if backend is not None else "off"
         self.actuator = Actuator(
             self.run_dir,
             dry_run=self.dry_run,
             user_uid=self.uid if self.user_mode else None,
             cgroup_backend=backend,
-            use_autogroup=bool(self.settings.get("actuator", "autogroup")),
         )
         self.pins = PinStore(None if self.dry_run else self.run_dir / "pins.json")
         self.engine_config = self._engine_config()
@@ -167,7 +187,6 @@ class Daemon:
         costs: dict[str, float] = {}
         t0 = time.process_time()
         snapshot = self.table.tick(now)
-        snapshot.system = self.system.read(now)
         t1 = time.process_time()
         groups = group_processes(snapshot, self.own_pids)
         t2 = time.process_time()
@@ -184,8 +203,11 @@ class Daemon:
             self.actuator.apply(decisions, groups, snapshot.processes)
         t5 = time.process_time()
         costs.update(collect=t1 - t0, group=t2 - t1, classify=t3 - t2, decide=t4 - t3, actuate=t5 - t4)
-        self.stage_costs = costs
-        self.last_tick_cost = t5 - t0
+        # Smoothed, because one tick's cost swings with what happened to run in it.
+        alpha = 0.1 if self.ticks else 1.0
+        for stage, cost in costs.items():
+            self.stage_costs[stage] = (1 - alpha) * self.stage_costs.get(stage, cost) + alpha * cost
+        self.last_tick_cost = (1 - alpha) * self.last_tick_cost + alpha * (t5 - t0)
         self.ticks += 1
         if changed:
             for callback in self.on_apps_changed:
@@ -194,6 +216,9 @@ class Daemon:
 
     def _classify(self, snapshot: Snapshot) -> None:
         procs = snapshot.processes
+        if self.ticks % 30 == 0:
+            # Drop cached answers for dead processes now and then; cheap enough, not every tick.
+            self.rulebook.classifier.retain(p.key for p in procs.values())
         self.classifications = {
             pid: c for pid, proc in procs.items() if (c := self.rulebook.classify(proc, procs)) is not None
         }

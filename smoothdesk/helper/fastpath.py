@@ -36,12 +36,16 @@ class FastPath:
         for ev in events:
             if ev.kind == "exec":
                 new.add(ev.pid)
-            elif ev.kind == "fork" and ev.child_pid == ev.child_tgid:
-                new.add(ev.child_pid)
-            elif ev.kind == "exit" and ev.pid == ev.tgid:
+            elif ev.kind == "fork":
+                # A forked child inherits its parent's nice, policy and cgroup from the kernel;
+                # it only needs a decision of its own once it execs, so read it at the next tick.
+                d.table.defer_pid(ev.child_pid)
+            elif ev.kind == "exit":
                 new.discard(ev.pid)
                 d.table.forget(ev.pid)
                 d.snapshot.processes.pop(ev.pid, None)
+            elif ev.kind == "overflow":
+                d.table.request_sweep()
         if new:
             self.handle(new, now)
 

@@ -33,8 +33,8 @@ def _open_netlink(daemon: Daemon) -> ProcConnector | None:
 async def run(daemon: Daemon) -> int:
     loop = asyncio.get_running_loop()
     recovered = daemon.actuator.recover()
-    if recovered:
-        log.info("restored %d changes left by a previous run", recovered)
+    if recovered.restored:
+        log.info("restored %d changes left by a previous run", recovered.restored)
     loop.add_signal_handler(signal.SIGTERM, daemon.stop)
     loop.add_signal_handler(signal.SIGINT, daemon.stop)
     loop.add_signal_handler(signal.SIGHUP, daemon.reload)

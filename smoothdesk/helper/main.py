@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from smoothdesk import __version__
 from smoothdesk.core.errors import SmoothDeskError
@@ -54,10 +55,9 @@ def _setup_logging(verbose: bool) -> None:
 def _once(daemon: Daemon, as_json: bool) -> int:
     # CPU shares need two samples; take them half a tick apart.
     daemon.table.tick(time.monotonic())
-    daemon.system.read(time.monotonic())
     time.sleep(min(daemon.tick_seconds, 0.5))
     decisions = daemon.tick()
-    rows = []
+    rows: list[dict[str, Any]] = []
     procs = daemon.snapshot.processes if daemon.snapshot else {}
     for gid, group in sorted(daemon.groups.items()):
         d = decisions[gid]

@@ -21,7 +21,7 @@ class PinStore:
         self.pins: dict[str, Pin] = {}
         self._load()
 
-    def set(self, pin: Pin) -> None:
+    def put(self, pin: Pin) -> None:
         self.pins[pin.group_id] = pin
         self._save()
 

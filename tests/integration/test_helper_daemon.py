@@ -1,0 +1,167 @@
+"""The whole helper as a real process: demotes a hog, obeys smoothdeskctl, restores on stop and crash."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pytest
+
+from tests.support.procs import named_binary, sched_state, spawn_hog, spawn_sleeper, stop, wait_for
+
+pytestmark = pytest.mark.root
+
+CONFIG = """
+[helper]
+tick = 0.2
+[rules]
+ananicy_dirs = []
+"""
+
+
+def ctl(bus: str, *args: str) -> Any:
+    out = subprocess.run(
+        [sys.executable, "-m", "smoothdesk.cli.main", "--bus", bus, "--json", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout) if out.stdout.strip() else None
+
+
+class Helper:
+    def __init__(self, bus: str, tmp: Path) -> None:
+        self.bus = bus
+        self.tmp = tmp
+        self.config = tmp / "config.toml"
+        self.config.write_text(CONFIG)
+        self.run_dir = tmp / "run"
+        self.log = tmp / "helper.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self._spawn(log)
+        assert wait_for(self.answers, 15), self.log.read_text()
+
+    def _spawn(self, log: BinaryIO) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "smoothdesk.helper.main",
+                "--bus",
+                self.bus,
+                "--config",
+                str(self.config),
+                "--run-dir",
+                str(self.run_dir),
+            ],
+            stderr=log,
+        )
+
+    def answers(self) -> bool:
+        r = subprocess.run(
+            [sys.executable, "-m", "smoothdesk.cli.main", "--bus", self.bus, "status"],
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+        return r.returncode == 0
+
+    def signal(self, sig: int) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=15)
+
+
+@pytest.fixture
+def helper(bus_address: str, tmp_path: Path) -> Iterator[Helper]:
+    h = Helper(bus_address, tmp_path)
+    yield h
+    if h.proc is not None and h.proc.poll() is None:
+        h.signal(signal.SIGTERM)
+
+
+def demoted(pid: int) -> bool:
+    s = sched_state(pid)
+    return s["nice"] != 0 or s["policy"] != 0 or s["cgroup"] != "/"
+
+
+def test_demotes_obeys_and_restores(helper: Helper, tmp_path: Path) -> None:
+    cc1plus = named_binary(tmp_path, "cc1plus")
+    shell = named_binary(tmp_path, "smoothtestsh")
+    hog = spawn_hog(cc1plus)
+    idle_shell = spawn_sleeper(shell)
+    try:
+        before = sched_state(hog.pid)
+        helper.start()
+        assert wait_for(lambda: demoted(hog.pid), 5), helper.log.read_text()
+        apps = {a["name"]: a for a in ctl(helper.bus, "apps")}
+        assert apps["cc1plus"]["class"] == "background"
+        assert any("cc1plus" in r for r in apps["cc1plus"]["reasons"]), apps["cc1plus"]
+        assert not demoted(idle_shell.pid)
+
+        ctl(helper.bus, "set-class", str(hog.pid), "normal")
+        assert wait_for(lambda: sched_state(hog.pid) == before, 5)
+        ctl(helper.bus, "clear", str(hog.pid))
+        assert wait_for(lambda: demoted(hog.pid), 5)
+
+        ctl(helper.bus, "pause")
+        assert sched_state(hog.pid) == before  # pause undoes every change at once
+        assert ctl(helper.bus, "status")["paused"] is True
+        ctl(helper.bus, "resume")
+        assert wait_for(lambda: demoted(hog.pid), 5)
+
+        assert helper.signal(signal.SIGTERM) == 0
+        assert sched_state(hog.pid) == before
+        assert not (helper.run_dir / "journal.json").exists()
+    finally:
+        stop(hog, idle_shell)
+
+
+def test_restores_after_sigkill_and_restart(helper: Helper, tmp_path: Path) -> None:
+    make = named_binary(tmp_path, "make")
+    hog = spawn_hog(make, new_session=True)
+    try:
+        before = sched_state(hog.pid)
+        helper.start()
+        assert wait_for(lambda: demoted(hog.pid), 5), helper.log.read_text()
+        helper.signal(signal.SIGKILL)
+        assert demoted(hog.pid)  # a crash leaves the change behind...
+        helper.start()  # ...and the next start restores it from the journal first
+        assert wait_for(lambda: "left by a previous run" in helper.log.read_text(), 5)
+        assert helper.signal(signal.SIGTERM) == 0
+        assert sched_state(hog.pid) == before
+    finally:
+        stop(hog)
+
+
+def test_bad_arguments_are_one_line_errors(helper: Helper) -> None:
+    helper.start()
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smoothdesk.cli.main",
+            "--bus",
+            helper.bus,
+            "set-class",
+            "no-such-app",
+            "idle",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0
+    assert "no app 'no-such-app'" in r.stderr
+    assert "Traceback" not in r.stderr

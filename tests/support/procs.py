@@ -1,0 +1,75 @@
+"""Real processes for tests: hogs with a chosen comm, and readers of their scheduling state."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_IOPRIO_GET = 252
+
+
+def named_binary(directory: Path, name: str) -> Path:
+    """A copy of dash under `name`, so the kernel's comm (and exe) is that name."""
+    src = shutil.which("dash") or "/bin/sh"
+    dst = directory / name
+    shutil.copy2(os.path.realpath(src), dst)
+    dst.chmod(0o755)
+    return dst
+
+
+def spawn_hog(binary: Path, *, new_session: bool = False, **kw: object) -> subprocess.Popen[bytes]:
+    """A CPU spinner under `binary`'s name, in its own process group (like a shell job)."""
+    extra: dict[str, object] = {"start_new_session": True} if new_session else {"process_group": 0}
+    extra.update(kw)
+    return subprocess.Popen([str(binary), "-c", "while :; do :; done"], **extra)  # type: ignore[call-overload]
+
+
+def spawn_sleeper(binary: Path, **kw: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([str(binary), "-c", "sleep 600"], process_group=0, **kw)  # type: ignore[call-overload]
+
+
+def stop(*procs: subprocess.Popen[bytes]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            p.wait(timeout=5)
+
+
+def stat_fields(pid: int) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rfind(")") + 2 :].split()
+
+
+def sched_state(pid: int) -> dict[str, object]:
+    """nice, policy, ioprio and cpu cgroup of every thread-leader: what the actuator may change."""
+    fields = stat_fields(pid)
+    ioprio = _libc.syscall(_IOPRIO_GET, 1, pid)
+    cgroup = ""
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if "cpu" in controllers.split(","):
+            cgroup = path
+    autogroup = Path(f"/proc/{pid}/autogroup").read_text().split()[-1]
+    return {
+        "nice": int(fields[16]),
+        "policy": int(fields[38]),
+        "ioprio": ioprio,
+        "cgroup": cgroup,
+        "autogroup_nice": int(autogroup),
+    }
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
