@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -110,7 +109,7 @@ def _v1_hierarchies(base: Path) -> list[str]:
     """Names of the v1 controller directories under base (symlinks such as cpu -> cpu,cpuacct
     are included: they name the same hierarchy)."""
     try:
-        entries = os.listdir(base)
+        entries = [p.name for p in base.iterdir()]
     except OSError:
         return []
     return [

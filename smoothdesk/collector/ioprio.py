@@ -23,17 +23,14 @@ _SYSCALL_NR = {
     "s390x": 283,
 }
 
+_NR = _SYSCALL_NR.get(platform.machine())
 _libc: ctypes.CDLL | None = None
-
-
-def _syscall_nr() -> int | None:
-    return _SYSCALL_NR.get(platform.machine())
 
 
 def ioprio_get(pid: int) -> int | None:
     """The raw ioprio value (class << 13 | data) of a process, or None if it cannot be read."""
     global _libc  # noqa: PLW0603 - one CDLL handle, loaded lazily, shared by every call
-    nr = _syscall_nr()
+    nr = _NR
     if nr is None:
         return None
     if _libc is None:

@@ -14,6 +14,9 @@ from smoothdesk.core.process import ProcessRecord
 
 PF_KTHREAD = 0x00200000
 REAL_PROC = Path("/proc")
+# A zombie has exited and only waits for its parent's wait(): it uses nothing and
+# cannot be re-prioritised, so the full readers treat it as gone.
+DEAD_STATES = frozenset({"Z", "X", "x"})
 
 
 class StatFields(NamedTuple):
@@ -86,10 +89,15 @@ def stat_path(proc_root: Path, pid: int) -> str:
 
 def read_stat_raw(path: str) -> bytes | None:
     """The raw stat bytes at path, or None if the process is gone (or hidden from us)."""
+    # Inlined rather than read_bytes(): this runs ~1000 times per sweep.
     try:
-        return read_bytes(path, 4096)
-    except PermissionError:
-        # hidepid mounts hide other users' processes: to us they do not exist.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            return os.read(fd, 4096)
+        finally:
+            os.close(fd)
+    except (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError):
+        # PermissionError: hidepid mounts hide other users' processes; to us they do not exist.
         return None
 
 
@@ -110,6 +118,7 @@ def read_stat(proc_root: Path, pid: int) -> StatFields | None:
 
 class StatusFields(NamedTuple):
     uid: int
+    tgid: int
     cpus_allowed: frozenset[int] | None
 
 
@@ -125,15 +134,27 @@ def parse_cpu_list(text: str) -> frozenset[int]:
 
 
 def parse_status(text: str) -> StatusFields:
-    """The real uid and the allowed CPUs from /proc/PID/status."""
-    uid = -1
-    cpus: frozenset[int] | None = None
-    for line in text.splitlines():
-        if line.startswith("Uid:"):
-            uid = int(line.split()[1])
-        elif line.startswith("Cpus_allowed_list:"):
-            cpus = parse_cpu_list(line.split(":", 1)[1])
-    return StatusFields(uid, cpus)
+    """The real uid, the thread group id and the allowed CPUs from /proc/PID/status."""
+    uid_line = _status_line(text, "Uid:")
+    tgid_line = _status_line(text, "Tgid:")
+    cpus_line = _status_line(text, "Cpus_allowed_list:")
+    return StatusFields(
+        int(uid_line.split()[0]) if uid_line else -1,
+        int(tgid_line) if tgid_line else -1,
+        parse_cpu_list(cpus_line) if cpus_line is not None else None,
+    )
+
+
+def _status_line(text: str, key: str) -> str | None:
+    """The value part of the "key" line; str.find beats a loop over ~55 lines."""
+    at = text.find("\n" + key)
+    if at < 0:
+        if not text.startswith(key):
+            return None
+        at = -1
+    start = at + 1 + len(key)
+    end = text.find("\n", start)
+    return text[start : end if end >= 0 else len(text)].strip()
 
 
 def parse_autogroup(text: str) -> tuple[int, int] | None:
@@ -188,10 +209,8 @@ def read_ioprio(proc_root: Path, pid: int) -> int | None:
         return None
 
 
-def read_process(
-    proc_root: Path, pid: int, clk_tck: int, page_size: int, ncpu: int
-) -> ProcessRecord | None:
-    """Read everything about one process once; None if it is gone.
+def read_process(proc_root: Path, pid: int, clk_tck: int, page_size: int, ncpu: int) -> ProcessRecord | None:
+    """Read everything about one process once; None if it is gone (or a zombie).
 
     clk_tck is accepted so callers pass the machine constants in one place;
     times stay in clock ticks in the record (start_time must match ProcKey).
@@ -204,7 +223,7 @@ def read_process(
 def read_process_full(
     proc_root: Path, pid: int, page_size: int, ncpu: int, now: float = 0.0
 ) -> FullRead | None:
-    """read_process plus the raw stat and io totals; None if the process is gone.
+    """read_process plus the raw stat and io totals; None if the process is gone or a zombie.
 
     affinity_restricted is True when the allowed CPU list covers fewer than
     ncpu CPUs (the online count), i.e. someone ran taskset or similar.
@@ -215,10 +234,15 @@ def read_process_full(
     if raw is None:
         return None
     stat = parse_stat_at(path, raw)
+    if stat.state in DEAD_STATES:
+        return None
     status_data = _read_quiet(base + "/status")
     if status_data is None:
         return None
     status = parse_status(status_data.decode("utf-8", "replace"))
+    if status.tgid not in (-1, pid):
+        # /proc/TID exists for threads too (unlisted); a thread is not a process.
+        return None
     cgroup = parse_cgroup(_text(_read_quiet(base + "/cgroup")))
     autogroup = parse_autogroup(_text(_read_quiet(base + "/autogroup")))
     io_read, io_write = read_io_at(base + "/io")
@@ -268,7 +292,8 @@ def _text(data: bytes | None) -> str:
 def _readlink(path: str) -> str:
     """The exe link target, "" when refused (EACCES) or absent (kernel threads, exited)."""
     try:
-        return os.readlink(path.encode()).decode("utf-8", "replace")
+        # bytes in, bytes out: a non-UTF-8 target must not become surrogates (D-Bus rejects them)
+        return os.readlink(path.encode()).decode("utf-8", "replace")  # noqa: PTH115
     except OSError:
         return ""
 

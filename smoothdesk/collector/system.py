@@ -164,8 +164,6 @@ class SystemReader:
             if prev is None or dt <= 0:
                 result.append(NetStats(name, 0.0, 0.0))
             else:
-                result.append(
-                    NetStats(name, max(rx - prev[0], 0) / dt, max(tx - prev[1], 0) / dt)
-                )
+                result.append(NetStats(name, max(rx - prev[0], 0) / dt, max(tx - prev[1], 0) / dt))
         self._prev_net = current
         return tuple(result)

@@ -38,7 +38,7 @@ OPTIONS: tuple[Option, ...] = (
         "netlink",
         bool,
         True,
-        "Use the kernel's proc connector (root only) to act on new processes within ms.",
+        "Use the kernel's proc connector to act on new processes within milliseconds.",
     ),
     Option(
         "rules",

@@ -6,6 +6,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from smoothdesk.collector.errors import CollectorError
 from smoothdesk.collector.netlink import ProcConnector
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ class FastPath:
         d = self.d
         try:
             events = self.connector.read_events()
-        except OSError as exc:
-            # ENOBUFS means we missed events; the next periodic rescan catches up.
+        except (OSError, CollectorError) as exc:
+            # The periodic rescan catches up with whatever the connector could not tell us.
             log.debug("proc connector: %s", exc)
             return
         if d.snapshot is None or d.paused:

@@ -19,7 +19,8 @@ log = logging.getLogger("smoothdesk.helper")
 
 
 def _open_netlink(daemon: Daemon) -> ProcConnector | None:
-    if daemon.user_mode or not daemon.settings.get("helper", "netlink"):
+    # Recent kernels let unprivileged users listen too; where one refuses, we fall back.
+    if not daemon.settings.get("helper", "netlink"):
         return None
     connector = ProcConnector()
     try:
