@@ -77,11 +77,15 @@ int main(int argc, char **argv) {
     }
     qsort(late, n, sizeof *late, cmp_ll);
     long long sum = 0;
-    for (size_t i = 0; i < n; i++) sum += late[i];
+    size_t over_1ms = 0;
+    for (size_t i = 0; i < n; i++) {
+        sum += late[i];
+        over_1ms += late[i] > 1000;
+    }
     printf("{\"samples\": %zu, \"p50\": %lld, \"p95\": %lld, \"p99\": %lld, \"max\": %lld, "
-           "\"mean\": %lld, \"fifo\": %s}\n",
+           "\"mean\": %lld, \"over_1ms\": %zu, \"fifo\": %s}\n",
            n, pct(late, n, 0.50), pct(late, n, 0.95), pct(late, n, 0.99), late[n - 1],
-           sum / (long long)n, fifo ? "true" : "false");
+           sum / (long long)n, over_1ms, fifo ? "true" : "false");
     free(late);
     return 0;
 }

@@ -1,0 +1,37 @@
+"""The only code that changes the system: levers, journal of originals, rollback."""
+
+from smoothdesk.actuator.actuator import Actuator, recover
+from smoothdesk.actuator.cgroup_fs import CgroupV1Backend, CgroupV2Backend
+from smoothdesk.actuator.cgroups import (
+    CgroupBackend,
+    CgroupMode,
+    probe_cgroup_mode,
+    select_backend,
+    systemd_running,
+)
+from smoothdesk.actuator.errors import ActuatorError
+from smoothdesk.actuator.journal import Journal, default_run_dir
+from smoothdesk.actuator.levers import DEFAULT_LEVERS, LeverSet, thread_target, user_mode_levers
+from smoothdesk.actuator.report import ApplyReport
+from smoothdesk.actuator.systemd import SystemdBackend
+
+__all__ = [
+    "DEFAULT_LEVERS",
+    "Actuator",
+    "ActuatorError",
+    "ApplyReport",
+    "CgroupBackend",
+    "CgroupMode",
+    "CgroupV1Backend",
+    "CgroupV2Backend",
+    "Journal",
+    "LeverSet",
+    "SystemdBackend",
+    "default_run_dir",
+    "probe_cgroup_mode",
+    "recover",
+    "select_backend",
+    "systemd_running",
+    "thread_target",
+    "user_mode_levers",
+]

@@ -1,6 +1,35 @@
 """The lever table: what each priority class changes, and the only-lower rule that applies it.
 
-PLACEHOLDER_MEASUREMENT_DOC
+Demoting beats boosting: CRITICAL, INTERACTIVE and NORMAL pull no lever (they only get our
+earlier changes undone); BACKGROUND and IDLE are demoted, and nothing is ever raised above its
+original. The table was chosen by measurement with bench/bench_levers.py on this kind of machine
+(2 vCPUs, kernel 6.18 EEVDF, HZ=250, autogroup on, cgroup v1 cpu): a probe wakes every 4 ms
+on an absolute deadline and does 0.5 ms of work, next to 8 spinning "cc1plus" hogs, either in
+the probe's session or in a session of their own (another autogroup); a 2-thread foreground
+spinner in the probe's session then shows the share of the machine it gets. Medians of the p99
+wake-up lateness over interleaved runs (unpinned / all on one CPU):
+
+  lever on the hogs          same session p99, fg share   other session p99, fg share
+  none                       3770 us / 704 ms, 20 %       2930 us / 24 us, 50 %
+  probe at SCHED_FIFO        25 / 24 us                   24 / 37 us
+  nice 19                    26 / 24 us, 94 %             33 / 23 us, 50 %  (placebo for share)
+  SCHED_BATCH                9895 us / 708 ms, 20 %       2908 / 24 us, 50 %  (worse than none)
+  SCHED_IDLE                 26 / 23 us, 99 %             18.9 / 26.7 ms, 50 %  (harmful alone)
+  autogroup nice 19          (would hit the probe)        25 / 25 us, 99 %
+  v1 group weight 1 / idle   28 / 22 us, 99 %             26 / 24 us, 99 %
+  this table, BACKGROUND     23 / 26 us, 99 %             26 / 101 us, 99 %
+  this table, IDLE           35 / 22 us, 99 %             28 / 24 us, 99 %
+
+So: the cgroup move is the one lever that works in both topologies (a moved task leaves its
+session's autogroup, and the group's parent is weighted as low as its children, see
+cgroup_fs); autogroup nice does it across sessions, but only when the whole session is demoted;
+nice does it inside a session; SCHED_IDLE only helps next to one of the others; SCHED_BATCH is
+never used. IDLE adds SCHED_IDLE and cpu.idle so it ranks below BACKGROUND (a weighted group is
+preempted at its slice's end, an idle one at once: hence BACKGROUND's 101 us on one CPU), and
+the IO idle class: with mq-deadline an idle-class reader next to 4 busy best-effort readers
+still did 35 reads/s (prio_aging_expire bounds its wait to 10 s; bfq serves the idle class every
+200 ms), so it progresses. Best-effort level 7 only matters with bfq (mq-deadline ignores levels); CPU
+progress is kept because every CPU lever here is work-conserving.
 """
 
 from __future__ import annotations
@@ -57,6 +86,7 @@ class LeverSet:
 
 
 NO_LEVERS = LeverSet()
+IDLE_IOPRIO = (IOPRIO_CLASS_IDLE, 0)
 
 DEFAULT_LEVERS: Mapping[PriorityClass, LeverSet] = MappingProxyType(
     {
@@ -64,18 +94,16 @@ DEFAULT_LEVERS: Mapping[PriorityClass, LeverSet] = MappingProxyType(
         PriorityClass.INTERACTIVE: NO_LEVERS,
         PriorityClass.NORMAL: NO_LEVERS,
         PriorityClass.BACKGROUND: LeverSet(
-            nice=10,
-            policy=SCHED_BATCH,
+            nice=19,
             ioprio=(IOPRIO_CLASS_BE, 7),
-            autogroup_nice=10,
-            cpu_weight=10,
-            cpu_idle=None,
+            autogroup_nice=19,
+            cpu_weight=1,
             io_weight=10,
         ),
         PriorityClass.IDLE: LeverSet(
             nice=19,
             policy=SCHED_IDLE,
-            ioprio=(IOPRIO_CLASS_BE, 7),
+            ioprio=IDLE_IOPRIO,
             autogroup_nice=19,
             cpu_weight=1,
             cpu_idle=True,
@@ -127,20 +155,20 @@ def user_mode_levers(
 ) -> dict[PriorityClass, LeverSet]:
     """Keep only levers an unprivileged owner can undo.
 
-    Without CAP_SYS_NICE, going back to a higher priority nice needs RLIMIT_NICE (default 0, so
-    never), and leaving SCHED_IDLE needs the current nice within RLIMIT_NICE too (kernel
-    __sched_setscheduler). SCHED_BATCH, ioprio (BE and idle classes) and an autogroup nice >= 0
-    can be undone by the owner, so those stay; nice is dropped and SCHED_IDLE becomes SCHED_BATCH
-    unless the limit allows going back to nice 0.
+    Without CAP_SYS_NICE, going back to a higher-priority nice needs RLIMIT_NICE (default 0, so
+    never), and leaving SCHED_IDLE needs the thread's nice within RLIMIT_NICE too (kernel
+    user_check_sched_setscheduler(); both checks use the target's limit, ours stands in for it).
+    ioprio (best-effort and idle classes), an autogroup nice >= 0 and the user manager's unit
+    weights can be undone by the owner, so those stay; nice and SCHED_IDLE are dropped unless
+    the limit allows going back to nice 0. SCHED_BATCH is no substitute: it measured worse than
+    no management at all (bench/bench_levers.py).
     """
     if rlimit_nice is None:
-        rlimit_nice = resource.getrlimit(resource.RLIMIT_NICE)[0]
-        rlimit_nice = 40 if rlimit_nice == resource.RLIM_INFINITY else rlimit_nice
+        soft = resource.getrlimit(resource.RLIMIT_NICE)[0]
+        rlimit_nice = 40 if soft == resource.RLIM_INFINITY else soft
     lenient = _restorable_nice(0, rlimit_nice)
     out: dict[PriorityClass, LeverSet] = {}
     for klass, levers in table.items():
-        if not lenient:
-            policy = SCHED_BATCH if levers.policy == SCHED_IDLE else levers.policy
-            levers = replace(levers, nice=None, policy=policy)
-        out[klass] = levers
+        policy = None if levers.policy == SCHED_IDLE else levers.policy
+        out[klass] = levers if lenient else replace(levers, nice=None, policy=policy)
     return out

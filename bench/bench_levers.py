@@ -1,0 +1,454 @@
+"""Measure which actuator levers keep a latency probe responsive next to 8 CPU hogs.
+
+Compiles bench/probe.c and a spinning hog (copied as "cc1plus") into a temp dir, then for each
+topology (hogs in the probe's session; hogs in their own session, i.e. another autogroup) and each
+variant (no management, one lever, combinations, the Actuator's class table, the probe at
+SCHED_FIFO) starts fresh hogs, applies the levers through smoothdesk.actuator, runs the probe and
+records its wake-up lateness; then a 2-thread "foreground" spinner in the probe's session runs
+for a moment to measure the share of the machine it gets (the autogroup effect: nice on hogs in
+another session does not give that share back). Reps are interleaved across variants so that
+slow drifts of the host hit every variant alike; figures are medians over reps. Prints a table
+with ratios against unmanaged and against FIFO, plus the probe alone (no hogs) as the floor.
+
+Needs root (SCHED_FIFO, cgroups, autogroup). Usage:
+    .venv/bin/python bench/bench_levers.py [--seconds 5] [--reps 1] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from smoothdesk.actuator import Actuator, CgroupV1Backend, LeverSet
+from smoothdesk.actuator import syscalls as sc
+from smoothdesk.core import AppGroup, Decision, PriorityClass, ProcessRecord, Reason
+from smoothdesk.core.process import SCHED_BATCH, SCHED_IDLE
+
+HOGS = 8
+NO_HOGS = "no hogs (probe alone)"
+FG_SECONDS = 1.5
+PROC = Path("/proc")
+CG_MOUNT = Path("/sys/fs/cgroup/cpu")
+HOG_C = r"""
+#include <pthread.h>
+#include <stdlib.h>
+static void *spin(void *a) { volatile unsigned long x = 0; for (;;) x++; return a; }
+int main(int c, char **v) {
+    int n = c > 1 ? atoi(v[1]) : 1;
+    pthread_t t;
+    for (int i = 1; i < n; i++) pthread_create(&t, 0, spin, 0);
+    spin(0);
+}
+"""
+
+
+def build(tmp: Path) -> tuple[Path, Path]:
+    probe, hog = tmp / "probe", tmp / "cc1plus"
+    src = Path(__file__).with_name("probe.c")
+    subprocess.run(["gcc", "-O2", "-Wall", "-o", str(probe), str(src)], check=True)
+    (tmp / "hog.c").write_text(HOG_C)
+    subprocess.run(["gcc", "-O2", "-pthread", "-o", str(hog), str(tmp / "hog.c")], check=True)
+    return probe, hog
+
+
+class Hogs:
+    """8 spinning cc1plus processes, in our session or in a new one (its own autogroup)."""
+
+    def __init__(self, hog: Path, separate: bool, count: int = HOGS) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.pids: list[int] = []
+        if count == 0:
+            return
+        if separate:
+            # One new session for all 8, like `make -j8` in another terminal: setsid execs sh,
+            # which starts 7 hogs and then becomes the 8th, so the session holds hogs only.
+            script = f"for i in $(seq {HOGS - 1}); do {hog} & done; exec {hog}"
+            leader = subprocess.Popen(["setsid", "sh", "-c", script])
+            self.procs.append(leader)
+            time.sleep(0.3)
+            self.pids = _session_members(leader.pid)
+        else:
+            self.procs = [subprocess.Popen([str(hog)]) for _ in range(HOGS)]
+            self.pids = [p.pid for p in self.procs]
+        time.sleep(0.2)
+
+    def cpu_ticks(self) -> int:
+        total = 0
+        for pid in self.pids:
+            try:
+                fields = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except OSError:
+                pass
+        return total
+
+    def stop(self) -> None:
+        for pid in self.pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        for p in self.procs:
+            p.wait()
+        time.sleep(0.1)
+
+
+def _session_members(sid: int) -> list[int]:
+    out = []
+    for entry in PROC.iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid:
+                out.append(int(entry.name))
+    return sorted(out)
+
+
+def record_of(pid: int) -> ProcessRecord:
+    ag = sc.read_autogroup(pid, PROC)
+    return ProcessRecord(
+        pid=pid,
+        ppid=0,
+        uid=0,
+        comm="cc1plus",
+        start_time=sc.read_start_time(pid, PROC),
+        autogroup=ag[0] if ag else None,
+        autogroup_nice=ag[1] if ag else None,
+    )
+
+
+def per_thread(fn: Callable[[int], None]) -> Callable[[Hogs], None]:
+    def apply(h: Hogs) -> None:
+        for pid in h.pids:
+            for tid in sc.list_tids(pid, PROC):
+                fn(tid)
+
+    return apply
+
+
+def autogroup19(h: Hogs) -> None:
+    sc.write_autogroup_nice(h.pids[0], 19, PROC)
+
+
+def cgroup(levers: LeverSet) -> Callable[[Hogs], None]:
+    def apply(h: Hogs) -> None:
+        backend = CgroupV1Backend(CG_MOUNT, prefix="smoothdesk-bench")
+        for pid in h.pids:
+            rec = record_of(pid)
+            backend.demote(backend.target(rec) or "", rec, PriorityClass.BACKGROUND, levers)
+
+    return apply
+
+
+def chain(*fns: Callable[[Hogs], None]) -> Callable[[Hogs], None]:
+    def apply(h: Hogs) -> None:
+        for fn in fns:
+            fn(h)
+
+    return apply
+
+
+def actuator_class(klass: PriorityClass, run_dir: Path) -> Callable[[Hogs], None]:
+    """The real path: Actuator.apply with its default table, as the helper would call it."""
+
+    def apply(h: Hogs) -> None:
+        backend = CgroupV1Backend(CG_MOUNT, prefix="smoothdesk-bench")
+        act = Actuator(run_dir, cgroup_backend=backend)
+        # The whole process table, as the collector would give it: the bench itself shares
+        # the probe's session, so the actuator must see it (and so keep that autogroup alone).
+        procs = {}
+        for entry in PROC.iterdir():
+            if entry.name.isdigit():
+                try:
+                    procs[int(entry.name)] = record_of(int(entry.name))
+                except (OSError, ValueError, IndexError):
+                    continue
+        group = AppGroup("bench:hogs", "cc1plus", "tree", 0, h.pids[0], tuple(h.pids))
+        decision = Decision(group.id, klass, (Reason("bench", klass.value),))
+        act.apply({group.id: decision}, [group], procs)
+        h.actuator = act  # type: ignore[attr-defined]
+
+    return apply
+
+
+nice19 = per_thread(lambda t: sc.set_nice(t, 19))
+sched_idle = per_thread(lambda t: sc.set_policy(t, SCHED_IDLE))
+sched_batch = per_thread(lambda t: sc.set_policy(t, SCHED_BATCH))
+cg_weight1 = cgroup(LeverSet(cpu_weight=1))
+cg_idle = cgroup(LeverSet(cpu_idle=True))
+
+
+def variants(run_dir: Path) -> list[tuple[str, Callable[[Hogs], None] | None, bool, bool]]:
+    """(name, apply, probe at FIFO, only meaningful with hogs in another session)."""
+    return [
+        (NO_HOGS, None, False, False),
+        ("unmanaged", None, False, False),
+        ("probe SCHED_FIFO", None, True, False),
+        ("nice 19", nice19, False, False),
+        ("SCHED_BATCH", sched_batch, False, False),
+        ("SCHED_IDLE", sched_idle, False, False),
+        ("autogroup nice 19", autogroup19, False, True),
+        ("v1 cpu.shares=10 (weight 1)", cg_weight1, False, False),
+        ("v1 cpu.idle=1", cg_idle, False, False),
+        ("nice 19 + SCHED_IDLE", chain(nice19, sched_idle), False, False),
+        ("nice 19 + autogroup 19", chain(nice19, autogroup19), False, True),
+        ("SCHED_IDLE + autogroup 19", chain(sched_idle, autogroup19), False, True),
+        ("v1 cpu.idle=1 + nice 19", chain(cg_idle, nice19), False, False),
+        ("v1 cpu.idle=1 + nice 19 + SCHED_IDLE", chain(cg_idle, nice19, sched_idle), False, False),
+        ("Actuator BACKGROUND", actuator_class(PriorityClass.BACKGROUND, run_dir), False, False),
+        ("Actuator IDLE", actuator_class(PriorityClass.IDLE, run_dir), False, False),
+    ]
+
+
+def allowed_cpus() -> list[int]:
+    return sorted(os.sched_getaffinity(0))
+
+
+def busy_ticks(cpus: list[int]) -> int:
+    """Non-idle USER_HZ ticks of these CPUs, from /proc/stat."""
+    total = 0
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *vals = line.split()
+        if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+            v = [int(x) for x in vals]
+            total += sum(v[:8]) - v[3] - v[4]  # everything but idle and iowait
+    return total
+
+
+def run_variant(
+    probe: Path,
+    hog: Path,
+    apply: Callable[[Hogs], None] | None,
+    *,
+    separate: bool,
+    fifo: bool,
+    seconds: float,
+    hogs_count: int = HOGS,
+) -> dict[str, float]:
+    hogs = Hogs(hog, separate, hogs_count)
+    cpus = allowed_cpus()
+    hz = os.sysconf("SC_CLK_TCK")
+    try:
+        if apply is not None:
+            apply(hogs)
+        time.sleep(0.2)
+        before, busy0, t0 = hogs.cpu_ticks(), busy_ticks(cpus), time.monotonic()
+        proc = subprocess.Popen(
+            [str(probe), str(seconds)] + (["fifo"] if fifo else []), stdout=subprocess.PIPE, text=True
+        )
+        out, _ = proc.communicate()
+        elapsed = time.monotonic() - t0
+        result: dict[str, float] = json.loads(out)
+        hog_ticks = hogs.cpu_ticks() - before
+        probe_ticks = result["samples"] * 0.5e-3 * hz  # its own 0.5 ms of work per wake-up
+        foreign = busy_ticks(cpus) - busy0 - hog_ticks - probe_ticks
+        result["hog_cpu_pct"] = 100.0 * hog_ticks / hz / elapsed
+        result["foreign_pct"] = max(0.0, 100.0 * foreign / hz / elapsed / len(cpus))
+        result["fg_share_pct"] = foreground_share(hog, cpus)
+        return result
+    finally:
+        act = getattr(hogs, "actuator", None)
+        if act is not None:
+            act.restore_all()
+            act.close()
+        hogs.stop()
+        CgroupV1Backend(CG_MOUNT, prefix="smoothdesk-bench").close(clean=True)
+
+
+def foreground_share(hog: Path, cpus: list[int]) -> float:
+    """Percent of the usable CPUs a spinner with one thread per CPU in the probe's session gets."""
+    fg = subprocess.Popen([str(hog), str(len(cpus))])
+    try:
+        time.sleep(0.2)
+        stat = PROC / str(fg.pid) / "stat"
+
+        def ticks() -> int:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+
+        before, t0 = ticks(), time.monotonic()
+        time.sleep(FG_SECONDS)
+        used = (ticks() - before) / os.sysconf("SC_CLK_TCK")
+        return 100.0 * used / (time.monotonic() - t0) / len(cpus)
+    finally:
+        fg.kill()
+        fg.wait()
+
+
+def io_progress(where: Path, seconds: float) -> list[dict[str, object]]:
+    """Does a demoted IO reader still make progress next to 4 best-effort readers?
+
+    O_DIRECT 4 KiB random reads of a 256 MiB file written in `where` (a directory on the disk
+    to test). The low reader runs with each candidate ioprio; the result is its reads per
+    second against each of the others'.
+    """
+    import mmap
+    import random
+    import threading
+
+    data = where / "sd-bench-io.bin"
+    size = 256 << 20
+    with data.open("wb") as f:
+        chunk = os.urandom(1 << 20)
+        for _ in range(size >> 20):
+            f.write(chunk)
+        os.fsync(f.fileno())
+    st = data.stat()
+    dev = Path(f"/sys/dev/block/{os.major(st.st_dev)}:{os.minor(st.st_dev)}")
+    queue = dev / "queue" if (dev / "queue").exists() else dev.resolve().parent / "queue"
+    sched = (queue / "scheduler").read_text().strip()
+    device = data
+    rows: list[dict[str, object]] = []
+    for label, prio in (
+        ("best-effort 4 (default)", None),
+        ("best-effort 7", sc.ioprio_value(sc.IOPRIO_CLASS_BE, 7)),
+        ("idle class", sc.ioprio_value(sc.IOPRIO_CLASS_IDLE, 0)),
+    ):
+        stop = time.monotonic() + seconds
+        counts = [0] * 5
+
+        def reader(i: int, prio: int | None = prio, stop: float = stop, counts: list[int] = counts) -> None:
+            if i == 4 and prio is not None:
+                sc.set_ioprio(threading.get_native_id(), prio)
+            buf = mmap.mmap(-1, 4096)
+            fd = os.open(device, os.O_RDONLY | os.O_DIRECT)
+            rnd = random.Random(i)
+            try:
+                while time.monotonic() < stop:
+                    os.preadv(fd, [buf], rnd.randrange(size // 4096) * 4096)
+                    counts[i] += 1
+            finally:
+                os.close(fd)
+                buf.close()
+
+        threads = [threading.Thread(target=reader, args=(i,)) for i in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        others = sum(counts[:4]) / 4 / seconds
+        rows.append(
+            {
+                "low reader ioprio": label,
+                "low reads/s": counts[4] / seconds,
+                "each other reader reads/s": others,
+                "scheduler": sched,
+            }
+        )
+    data.unlink()
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--reps", type=int, default=3, help="interleaved repeats; medians are reported")
+    ap.add_argument("--json", type=Path, help="also write the raw figures here")
+    ap.add_argument("--only", help="run only variants whose name contains one of these (comma-separated)")
+    ap.add_argument("--pin", type=int, metavar="CPU", help="run everything on this one CPU")
+    ap.add_argument(
+        "--max-foreign",
+        type=float,
+        default=10.0,
+        help="drop runs where other load used more than this %% of the CPUs (unless too few remain)",
+    )
+    ap.add_argument(
+        "--io", type=Path, metavar="DIR", help="only run the IO progress check on the disk of DIR"
+    )
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("bench_levers needs root (SCHED_FIFO, cgroups, autogroup)", file=sys.stderr)
+        return 2
+    if args.pin is not None:
+        # Inherited by every hog, probe and foreground spinner: wake-up preemption on one CPU,
+        # free of load-balancing effects.
+        os.sched_setaffinity(0, {args.pin})
+    if args.io:
+        print("| low reader ioprio | low reads/s | each other reader reads/s | scheduler |")
+        print("|---|---:|---:|---|")
+        for r in io_progress(args.io, args.seconds):
+            print(
+                f"| {r['low reader ioprio']} | {r['low reads/s']:.0f} | "
+                f"{r['each other reader reads/s']:.0f} | {r['scheduler']} |"
+            )
+        return 0
+    tmp = Path(tempfile.mkdtemp(prefix="sd-bench-"))
+    plan = [
+        (topo, separate, name, apply, fifo)
+        for topo, separate in (("same session", False), ("other session", True))
+        for name, apply, fifo, only_sep in variants(tmp / "run")
+        if not (only_sep and not separate)
+        and not (args.only and not any(o in name for o in args.only.split(",")))
+        and not (separate and name == NO_HOGS)
+    ]
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+    try:
+        probe, hog = build(tmp)
+        for rep in range(args.reps):
+            for topo, separate, name, apply, fifo in plan:
+                r = run_variant(
+                    probe,
+                    hog,
+                    apply,
+                    separate=separate,
+                    fifo=fifo,
+                    seconds=args.seconds,
+                    hogs_count=0 if name == NO_HOGS else HOGS,
+                )
+                runs.setdefault((topo, name), []).append(r)
+                print(
+                    f"  rep {rep + 1} {topo:13} {name:38} p99={r['p99']:>7.0f} us "
+                    f"fg={r['fg_share_pct']:3.0f}% foreign={r['foreign_pct']:3.0f}%",
+                    file=sys.stderr,
+                )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows: list[dict[str, object]] = []
+    for (topo, name), every in runs.items():
+        # Other people's load on a shared machine is noise: keep the quiet runs when there are 2+.
+        quiet = [r for r in every if r["foreign_pct"] <= args.max_foreign]
+        rs = quiet if len(quiet) >= 2 else every
+        row: dict[str, object] = {"topology": topo, "variant": name, "runs": f"{len(rs)}/{len(every)}"}
+        for k in ("p50", "p95", "p99", "max", "hog_cpu_pct", "fg_share_pct", "foreign_pct"):
+            row[k] = statistics.median(float(r[k]) for r in rs)
+        row["late_pct"] = 100.0 * sum(r["over_1ms"] for r in rs) / sum(r["samples"] for r in rs)
+        row["p99_runs"] = [r["p99"] for r in rs]
+        rows.append(row)
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+def print_table(rows: list[dict[str, object]]) -> None:
+    print(
+        "| topology | variant | p50 us | p95 us | p99 us | wakes >1 ms | p99/unmanaged | p99/FIFO "
+        "| fg share % | hog CPU % | foreign % | runs |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for row in rows:
+        same = {str(r["variant"]): float(r["p99"]) for r in rows if r["topology"] == row["topology"]}  # type: ignore[arg-type]
+        base, fifo = same.get("unmanaged", 0.0), same.get("probe SCHED_FIFO", 0.0)
+        p99 = float(row["p99"])  # type: ignore[arg-type]
+        print(
+            f"| {row['topology']} | {row['variant']} | {row['p50']:.0f} | {row['p95']:.0f} | {p99:.0f} "
+            f"| {row['late_pct']:.2f}% | {p99 / base if base else 0:.3f} | {p99 / fifo if fifo else 0:.1f} "
+            f"| {row['fg_share_pct']:.0f} | {row['hog_cpu_pct']:.0f} | {row['foreign_pct']:.0f} "
+            f"| {row['runs']} |"
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""The autogroup lever: one nice for a whole session, set only when the whole session is demoted.
+
+With sched_autogroup_enabled=1 nice only ranks threads inside one autogroup, so a hog in another
+session keeps an equal share whatever its nice; /proc/PID/autogroup sets the session's weight.
+Because that affects every process of the session, an autogroup is lowered only when every live
+process the snapshot shows in it is being demoted (and its nice is the mildest of their classes).
+"""
+
+from __future__ import annotations
+
+import errno
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from smoothdesk.actuator.journal import AutogroupEntry
+from smoothdesk.actuator.levers import LeverSet
+from smoothdesk.actuator.syscalls import read_autogroup, write_autogroup_nice
+from smoothdesk.core import ProcessRecord
+
+
+@dataclass(frozen=True, slots=True)
+class AutogroupPlan:
+    agid: int
+    member: ProcessRecord
+    current: int | None
+    original: int
+    target: int
+
+
+def plan_autogroups(
+    wanted: Mapping[int, LeverSet],
+    processes: Mapping[int, ProcessRecord],
+    journaled: Mapping[int, AutogroupEntry],
+    proc_root: Path,
+) -> tuple[list[AutogroupPlan], list[int]]:
+    """(autogroups to lower or keep lowered, journaled autogroups to give back).
+
+    `processes` must be the whole process table: a session member missing from it would be
+    demoted along with the session without anyone having decided so.
+    """
+    members: dict[int, list[ProcessRecord]] = defaultdict(list)
+    for rec in processes.values():
+        if rec.autogroup is not None and rec.autogroup > 0:
+            members[rec.autogroup].append(rec)
+    plans: list[AutogroupPlan] = []
+    for agid, recs in members.items():
+        nices = [lv.autogroup_nice if (lv := wanted.get(r.pid)) else None for r in recs]
+        if any(n is None for n in nices):
+            continue
+        desired = min(n for n in nices if n is not None)
+        member = recs[0]
+        entry = journaled.get(agid)
+        current = member.autogroup_nice
+        if current is None:
+            current = _read_nice(member.pid, agid, proc_root)
+        original = entry.nice if entry is not None else current
+        if original is None:
+            continue  # the member left the autogroup meanwhile
+        plans.append(AutogroupPlan(agid, member, current, original, max(original, desired)))
+    keep = {p.agid for p in plans}
+    return plans, [agid for agid in journaled if agid not in keep]
+
+
+def _read_nice(pid: int, agid: int, proc_root: Path) -> int | None:
+    try:
+        found = read_autogroup(pid, proc_root)
+    except (ProcessLookupError, PermissionError):
+        return None
+    return found[1] if found is not None and found[0] == agid else None
+
+
+def find_member(agid: int, candidates: Iterable[int], proc_root: Path) -> int | None:
+    """A live pid that really is in autogroup `agid` now (a reused pid would show another id)."""
+    for pid in candidates:
+        try:
+            found = read_autogroup(pid, proc_root)
+        except (ProcessLookupError, PermissionError):
+            continue
+        if found is not None and found[0] == agid:
+            return pid
+    return None
+
+
+def scan_members(agid: int, proc_root: Path) -> int | None:
+    """Last resort for recovery: walk /proc for any process still in the autogroup."""
+    try:
+        names = [p.name for p in proc_root.iterdir() if p.name.isdigit()]
+    except OSError:
+        return None
+    return find_member(agid, (int(n) for n in names), proc_root)
+
+
+def write_nice(pid: int, nice: int, proc_root: Path, *, retries: int = 0) -> None:
+    """Write an autogroup nice; unprivileged writers are rate-limited (EAGAIN, 1 per 100 ms)."""
+    for attempt in range(retries + 1):
+        try:
+            write_autogroup_nice(pid, nice, proc_root)
+            return
+        except BlockingIOError:
+            if attempt == retries:
+                raise
+            time.sleep(0.11)
+        except OSError as exc:
+            if exc.errno != errno.EAGAIN or attempt == retries:
+                raise
+            time.sleep(0.11)

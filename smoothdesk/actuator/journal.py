@@ -1,0 +1,186 @@
+"""The rollback journal: the originals of everything we changed, as JSON written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from smoothdesk.actuator.errors import ActuatorError
+from smoothdesk.actuator.syscalls import ThreadState
+from smoothdesk.core import ProcKey
+
+JOURNAL_NAME = "journal.json"
+VERSION = 1
+
+
+def default_run_dir(user_mode: bool) -> Path:
+    """/run/smoothdesk for the system helper, $XDG_RUNTIME_DIR/smoothdesk in user mode."""
+    if not user_mode:
+        return Path("/run/smoothdesk")
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    return Path(runtime) / "smoothdesk"
+
+
+@dataclass(slots=True)
+class ThreadRecord:
+    """One thread: what it had before us, and what we set (restore only undoes our own values)."""
+
+    orig: ThreadState
+    set: ThreadState
+
+
+@dataclass(slots=True)
+class ProcEntry:
+    key: ProcKey
+    uid: int
+    klass: str
+    threads: dict[int, ThreadRecord] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class AutogroupEntry:
+    """An autogroup's original nice; `member` is a process we saw in it (to write through)."""
+
+    agid: int
+    nice: int
+    set: int
+    member: ProcKey
+
+
+@dataclass(slots=True)
+class CgroupEntry:
+    """A cgroup target's original state as the backend captured it."""
+
+    target: str
+    backend: str
+    klass: str
+    original: dict[str, Any]
+    member: ProcKey | None
+
+
+@dataclass(slots=True)
+class JournalData:
+    procs: dict[ProcKey, ProcEntry] = field(default_factory=dict)
+    autogroups: dict[int, AutogroupEntry] = field(default_factory=dict)
+    cgroups: dict[str, CgroupEntry] = field(default_factory=dict)
+    irreversible: list[str] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        return not (self.procs or self.autogroups or self.cgroups)
+
+
+def _key(d: dict[str, Any] | None) -> ProcKey | None:
+    return None if d is None else ProcKey(int(d["pid"]), int(d["start"]))
+
+
+def _req_key(d: dict[str, Any] | None) -> ProcKey:
+    if d is None:
+        raise ValueError("missing process key")
+    return ProcKey(int(d["pid"]), int(d["start"]))
+
+
+def _kd(key: ProcKey | None) -> dict[str, int] | None:
+    return None if key is None else {"pid": key.pid, "start": key.start_time}
+
+
+def to_json(data: JournalData) -> dict[str, Any]:
+    return {
+        "version": VERSION,
+        "procs": [
+            {
+                "key": _kd(p.key),
+                "uid": p.uid,
+                "klass": p.klass,
+                "threads": {str(t): [list(r.orig), list(r.set)] for t, r in p.threads.items()},
+            }
+            for p in data.procs.values()
+        ],
+        "autogroups": [
+            {"agid": a.agid, "nice": a.nice, "set": a.set, "member": _kd(a.member)}
+            for a in data.autogroups.values()
+        ],
+        "cgroups": [
+            {
+                "target": c.target,
+                "backend": c.backend,
+                "klass": c.klass,
+                "original": c.original,
+                "member": _kd(c.member),
+            }
+            for c in data.cgroups.values()
+        ],
+        "irreversible": data.irreversible,
+    }
+
+
+def from_json(obj: dict[str, Any]) -> JournalData:
+    data = JournalData(irreversible=[str(s) for s in obj.get("irreversible", [])])
+    for p in obj.get("procs", []):
+        key = _req_key(p["key"])
+        threads = {
+            int(t): ThreadRecord(ThreadState(*map(int, o)), ThreadState(*map(int, s)))
+            for t, (o, s) in p["threads"].items()
+        }
+        data.procs[key] = ProcEntry(key, int(p["uid"]), str(p["klass"]), threads)
+    for a in obj.get("autogroups", []):
+        member = _req_key(a["member"])
+        agid = int(a["agid"])
+        data.autogroups[agid] = AutogroupEntry(agid, int(a["nice"]), int(a["set"]), member)
+    for c in obj.get("cgroups", []):
+        target = str(c["target"])
+        data.cgroups[target] = CgroupEntry(
+            target, str(c["backend"]), str(c["klass"]), dict(c["original"]), _key(c["member"])
+        )
+    return data
+
+
+class Journal:
+    """journal.json in the run directory; every save is tmp + fsync + rename + fsync(dir)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.path = run_dir / JOURNAL_NAME
+        self.writes = 0
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def load(self) -> JournalData:
+        """The saved data, or empty data when there is no journal."""
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return JournalData()
+        except OSError as exc:
+            raise ActuatorError(f"{self.path}: cannot read journal: {exc.strerror}") from exc
+        try:
+            obj = json.loads(text)
+            if obj.get("version") != VERSION:
+                raise ValueError(f"unsupported version {obj.get('version')!r}")
+            return from_json(obj)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ActuatorError(f"{self.path}: unreadable journal: {exc}") from exc
+
+    def save(self, data: JournalData) -> None:
+        self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{JOURNAL_NAME}.{os.getpid()}.tmp")
+        payload = json.dumps(to_json(data), separators=(",", ":")).encode()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, payload)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        tmp.replace(self.path)
+        dfd = os.open(self.run_dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+        self.writes += 1
+
+    def delete(self) -> None:
+        self.path.unlink(missing_ok=True)

@@ -1,0 +1,121 @@
+"""Applying and undoing the per-thread levers (nice, policy, ioprio) of one process."""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+from pathlib import Path
+
+from smoothdesk.actuator.journal import ProcEntry, ThreadRecord
+from smoothdesk.actuator.levers import LeverSet, thread_target
+from smoothdesk.actuator.syscalls import (
+    ThreadState,
+    list_tids,
+    read_thread,
+    set_ioprio,
+    set_nice,
+    set_policy,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadChange:
+    tid: int
+    current: ThreadState
+    target: ThreadState
+
+
+_FIELDS = ("nice", "policy", "ioprio")
+
+
+def _derive(entry: ProcEntry, current: ThreadState) -> ThreadRecord:
+    """Originals for a thread we have not recorded: a thread created by a demoted thread
+    inherits our values, so each field still holding a value we set gets the original we
+    journaled for it; a field the program set itself is its own original."""
+    orig: dict[str, int] = {}
+    ours: dict[str, int] = {}
+    records = sorted(entry.threads.items(), key=lambda kv: kv[0] != entry.key.pid)
+    for name in _FIELDS:
+        have = getattr(current, name)
+        match = next((r for _, r in records if getattr(r.set, name) == have != getattr(r.orig, name)), None)
+        orig[name] = getattr(match.orig, name) if match is not None else have
+        ours[name] = have if match is not None else orig[name]
+    return ThreadRecord(ThreadState(**orig), ThreadState(**ours))
+
+
+def plan_threads(
+    entry: ProcEntry, tids: list[int], levers: LeverSet, *, only_new: bool
+) -> list[ThreadChange]:
+    """Record the originals of threads not seen before and return the changes still needed.
+
+    Mutates `entry` (the caller journals it before executing the changes).
+    """
+    changes: list[ThreadChange] = []
+    for tid in tids:
+        rec = entry.threads.get(tid)
+        if only_new and rec is not None:
+            continue
+        try:
+            current = read_thread(tid)
+        except ProcessLookupError:
+            continue  # the thread exited meanwhile
+        orig = rec.orig if rec is not None else _derive(entry, current).orig
+        target = thread_target(orig, levers)
+        entry.threads[tid] = ThreadRecord(orig, target)
+        if current != target:
+            changes.append(ThreadChange(tid, current, target))
+    return changes
+
+
+def _set(tid: int, current: ThreadState, target: ThreadState) -> None:
+    # nice first: leaving SCHED_IDLE is checked against the thread's nice at that moment.
+    if current.nice != target.nice:
+        set_nice(tid, target.nice)
+    if current.policy != target.policy:
+        set_policy(tid, target.policy)
+    if current.ioprio != target.ioprio:
+        set_ioprio(tid, target.ioprio)
+
+
+def execute(pid: int, changes: list[ThreadChange], proc_root: Path) -> OSError | None:
+    """Apply planned changes; None on success, else the error that stopped us (thread exits
+    while the process lives are not errors)."""
+    for change in changes:
+        try:
+            _set(change.tid, change.current, change.target)
+        except ProcessLookupError as exc:
+            if not (proc_root / str(pid)).exists():
+                return exc
+        except OSError as exc:
+            return exc
+    return None
+
+
+def restore_threads(entry: ProcEntry, proc_root: Path) -> list[str]:
+    """Undo our values on every live thread, field by field, only where our value is still
+    there (a value the program changed since is its own). Returns what the kernel refused.
+
+    Raises ProcessLookupError when the process is gone.
+    """
+    refused: list[str] = []
+    pid = entry.key.pid
+    for tid in list_tids(pid, proc_root):
+        try:
+            current = read_thread(tid)
+        except ProcessLookupError:
+            continue
+        rec = entry.threads.get(tid) or _derive(entry, current)
+        for field, setter in zip(_FIELDS, (set_nice, set_policy, set_ioprio), strict=True):
+            have = getattr(current, field)
+            orig, ours = getattr(rec.orig, field), getattr(rec.set, field)
+            if have != ours or orig == ours:
+                continue
+            try:
+                setter(tid, orig)
+            except ProcessLookupError:
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.EACCES):
+                    raise
+                refused.append(f"{entry.key} thread {tid}: {field} {have} -> {orig} refused")
+    return refused
