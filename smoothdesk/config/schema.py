@@ -26,9 +26,10 @@ OPTIONS: tuple[Option, ...] = (
         "helper",
         "full_scan_every",
         float,
-        5.0,
-        "Seconds between full re-reads of every process; between them only busy and new "
-        "processes are read (netlink events report new ones at once when root).",
+        15.0,
+        "Seconds between re-reads of every known process; between them only busy, recently busy "
+        "and new processes are read, and CPU time the machine spent that no known process "
+        "accounts for triggers a sweep at once.",
         0.5,
         600.0,
     ),
@@ -111,7 +112,5 @@ class Settings:
 def defaults() -> Settings:
     values: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
     for opt in OPTIONS:
-        values[opt.section][opt.key] = (
-            list(opt.default) if isinstance(opt.default, list) else opt.default
-        )
+        values[opt.section][opt.key] = list(opt.default) if isinstance(opt.default, list) else opt.default
     return Settings(values, {f"{o.section}.{o.key}": "default" for o in OPTIONS})

@@ -43,12 +43,8 @@ class SignalSpec:
 
 METHODS: tuple[MethodSpec, ...] = (
     MethodSpec("GetStatus", (), (Arg("status", "a{sv}"),), False, "Helper state and totals."),
-    MethodSpec(
-        "ListApps", (), (Arg("apps", "aa{sv}"),), False, "Every app group, class and reasons."
-    ),
-    MethodSpec(
-        "GetApp", (Arg("app", "s"),), (Arg("info", "a{sv}"),), False, "One group by id or name."
-    ),
+    MethodSpec("ListApps", (), (Arg("apps", "aa{sv}"),), False, "Every app group, class and reasons."),
+    MethodSpec("GetApp", (Arg("app", "s"),), (Arg("info", "a{sv}"),), False, "One group by id or name."),
     MethodSpec(
         "SetClass",
         (Arg("app", "s"), Arg("class_name", "s"), Arg("duration", "d")),
@@ -66,9 +62,7 @@ METHODS: tuple[MethodSpec, ...] = (
     ),
     MethodSpec("Resume", (), (), True, "Resume managing."),
     MethodSpec("ReloadRules", (), (Arg("diagnostics", "as"),), True, "Reload config and rules."),
-    MethodSpec(
-        "ListRules", (), (Arg("rules", "aa{sv}"),), False, "Loaded rules with their sources."
-    ),
+    MethodSpec("ListRules", (), (Arg("rules", "aa{sv}"),), False, "Loaded rules with their sources."),
 )
 
 SIGNALS: tuple[SignalSpec, ...] = (

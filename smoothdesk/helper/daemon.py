@@ -27,6 +27,13 @@ from smoothdesk.core.decision import Decision, Hints
 from smoothdesk.core.group import AppGroup, Classification
 from smoothdesk.core.process import ProcessRecord
 from smoothdesk.core.snapshot import Snapshot
+from smoothdesk.helper.incremental import (
+    actuation_set,
+    changed_pids,
+    dirty_groups,
+    grouping_changed,
+    live_groups,
+)
 from smoothdesk.helper.pins import PinStore
 from smoothdesk.helper.rulebook import RuleBook
 from smoothdesk.policy.engine import EngineConfig, PolicyInputs, PolicyState, decide
@@ -34,6 +41,10 @@ from smoothdesk.policy.grouper import group_processes
 from smoothdesk.policy.ranker import RuleOnlyRanker
 
 log = logging.getLogger("smoothdesk.helper")
+
+# A full round (regroup, reclassify and decide everything) this often, as a safety net under the
+# incremental rounds in between.
+FULL_EVERY = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +118,8 @@ class Daemon:
         self.fast_path_count = 0
         self.on_apps_changed: list[Any] = []
         self.on_status_changed: list[Any] = []
+        self._force_full = True
+        self._regroup = True
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
 
@@ -137,7 +150,8 @@ class Daemon:
 
     # control
 
-    def wake(self) -> None:
+    def wake(self, full: bool = True) -> None:
+        self._force_full = self._force_full or full
         self._wake.set()
 
     async def wait_wake(self) -> None:
@@ -183,47 +197,80 @@ class Daemon:
     # the tick
 
     def tick(self, now: float | None = None) -> dict[str, Decision]:
+        """One round. Only what changed is regrouped, classified and decided; every
+        FULL_EVERY ticks (and after a reload, pin, pause or hint) everything is."""
         now = time.monotonic() if now is None else now
-        costs: dict[str, float] = {}
         t0 = time.process_time()
         snapshot = self.table.tick(now)
         t1 = time.process_time()
-        groups = group_processes(snapshot, self.own_pids)
+        prev = self.snapshot.processes if self.snapshot is not None else {}
+        procs = snapshot.processes
+        full = self._force_full or self.ticks % FULL_EVERY == 0 or self.snapshot is None
+        changed = list(procs) if full else changed_pids(prev, procs)
+        previous_groups = self.groups
+        if full or self._regroup or grouping_changed(prev, procs, changed):
+            self.groups = {g.id: g for g in group_processes(snapshot, self.own_pids)}
+            self._regroup = False
         t2 = time.process_time()
-        self._classify(snapshot)
+        self._classify(snapshot, changed, full)
         t3 = time.process_time()
-        decisions = self._decide(snapshot, groups, now)
+        if full:
+            todo = list(self.groups.values())
+        else:
+            extra = live_groups(self.policy_state) | set(self.pins.pins)
+            todo = dirty_groups(self.groups, previous_groups, changed, extra)
+        fresh = self._decide(snapshot, todo, now, prune=full)
         t4 = time.process_time()
-        changed = [g for g, d in decisions.items() if self.decisions.get(g) != d]
         self.snapshot = snapshot
-        self.groups = {g.id: g for g in groups}
-        self.decisions = decisions
+        self._force_full = False
+        self._merge(fresh)
         self.pins.prune(set(self.groups))
         if not self.paused:
-            self.actuator.apply(decisions, groups, snapshot.processes)
+            targets = actuation_set(self.decisions, self.groups, todo)
+            self.actuator.apply(self.decisions, targets, procs)
         t5 = time.process_time()
-        costs.update(collect=t1 - t0, group=t2 - t1, classify=t3 - t2, decide=t4 - t3, actuate=t5 - t4)
+        self._account(
+            {"collect": t1 - t0, "group": t2 - t1, "classify": t3 - t2, "decide": t4 - t3, "actuate": t5 - t4}
+        )
+        return self.decisions
+
+    def _merge(self, fresh: dict[str, Decision]) -> None:
+        """Fold new decisions in, drop those of vanished groups, and tell listeners."""
+        decisions = {g: d for g, d in self.decisions.items() if g in self.groups}
+        changed = [g for g, d in fresh.items() if decisions.get(g) != d]
+        decisions.update(fresh)
+        self.decisions = decisions
+        if changed:
+            for callback in self.on_apps_changed:
+                callback(changed)
+
+    def _account(self, costs: dict[str, float]) -> None:
         # Smoothed, because one tick's cost swings with what happened to run in it.
         alpha = 0.1 if self.ticks else 1.0
         for stage, cost in costs.items():
             self.stage_costs[stage] = (1 - alpha) * self.stage_costs.get(stage, cost) + alpha * cost
-        self.last_tick_cost = (1 - alpha) * self.last_tick_cost + alpha * (t5 - t0)
+        self.last_tick_cost = (1 - alpha) * self.last_tick_cost + alpha * sum(costs.values())
         self.ticks += 1
-        if changed:
-            for callback in self.on_apps_changed:
-                callback(changed)
-        return decisions
 
-    def _classify(self, snapshot: Snapshot) -> None:
+    def _classify(self, snapshot: Snapshot, pids: list[int], full: bool) -> None:
         procs = snapshot.processes
-        if self.ticks % 30 == 0:
+        if full:
             # Drop cached answers for dead processes now and then; cheap enough, not every tick.
             self.rulebook.classifier.retain(p.key for p in procs.values())
-        self.classifications = {
-            pid: c for pid, proc in procs.items() if (c := self.rulebook.classify(proc, procs)) is not None
-        }
+            self.classifications = {}
+        else:
+            for pid in [p for p in self.classifications if p not in procs]:
+                del self.classifications[pid]
+        for pid in pids:
+            c = self.rulebook.classify(procs[pid], procs)
+            if c is not None:
+                self.classifications[pid] = c
+            else:
+                self.classifications.pop(pid, None)
 
-    def _decide(self, snapshot: Snapshot, groups: list[AppGroup], now: float) -> dict[str, Decision]:
+    def _decide(
+        self, snapshot: Snapshot, groups: list[AppGroup], now: float, prune: bool = False
+    ) -> dict[str, Decision]:
         inputs = PolicyInputs(
             snapshot=snapshot,
             groups=tuple(groups),
@@ -237,6 +284,7 @@ class Daemon:
             managed_keys=self.actuator.managed_keys(),
             own_pids=self.own_pids,
             paused=self.paused,
+            prune=prune,
         )
         decisions, self.policy_state = decide(inputs, self.policy_state)
         return decisions
@@ -258,11 +306,13 @@ class Daemon:
 
     def decide_and_apply(self, groups: list[AppGroup], now: float) -> None:
         assert self.snapshot is not None
-        decisions = self._decide(self.snapshot, groups, now)
-        changed = [g for g, d in decisions.items() if self.decisions.get(g) != d]
-        self.decisions.update(decisions)
+        self._merge(self._decide(self.snapshot, groups, now))
         if not self.paused:
-            self.actuator.apply(decisions, groups, self.snapshot.processes)
-        if changed:
-            for callback in self.on_apps_changed:
-                callback(changed)
+            targets = actuation_set(self.decisions, self.groups, groups)
+            self.actuator.apply(self.decisions, targets, self.snapshot.processes)
+
+    def process_exited(self, pid: int) -> None:
+        if self.snapshot is not None:
+            self.snapshot.processes.pop(pid, None)
+        self.table.forget(pid)
+        self._regroup = True

@@ -43,8 +43,7 @@ class FastPath:
                 d.table.defer_pid(ev.child_pid)
             elif ev.kind == "exit":
                 new.discard(ev.pid)
-                d.table.forget(ev.pid)
-                d.snapshot.processes.pop(ev.pid, None)
+                d.process_exited(ev.pid)
             elif ev.kind == "overflow":
                 d.table.request_sweep()
         if new:

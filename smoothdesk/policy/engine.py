@@ -102,6 +102,10 @@ class PolicyInputs:
     pruned, and the noisy heuristic repeats its last verdict without advancing (CPU averages
     are a per-tick measure) and the ranker is not asked. Guardrails, pins, hints and rules
     act as in any round.
+
+    `prune=False` skips forgetting dead groups and processes this round. Pruning looks at every
+    process, so a caller deciding a few groups per tick prunes only now and then; it changes
+    no decision, only how soon the state forgets the dead.
     """
 
     snapshot: Snapshot
@@ -117,6 +121,7 @@ class PolicyInputs:
     own_pids: frozenset[int] = frozenset()
     paused: bool = False
     partial: bool = False
+    prune: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,7 +358,9 @@ def decide(inputs: PolicyInputs, state: PolicyState) -> tuple[dict[str, Decision
     """
     snap, cfg = inputs.snapshot, inputs.config
     groups = sorted(inputs.groups, key=lambda g: g.id)
-    pids = snap.processes if not inputs.partial else [p for g in groups for p in g.members]
+    # Every process is in some group, and a new one's group is always decided in the round that
+    # first sees it, so reading the given groups' members is enough for first-sight baselines.
+    pids = [p for g in groups for p in g.members]
     baselines = update_baselines(snap.processes, pids, state.baselines, inputs.managed_keys)
     decisions: dict[str, Decision] = {}
     gstates: dict[str, GroupState] = {}
@@ -390,7 +397,7 @@ def _next_state(
 ) -> PolicyState:
     all_groups = {**state.groups, **gstates}
     all_decisions = {**state.decisions, **decisions}
-    if not inputs.partial:
+    if not inputs.partial and inputs.prune:
         # The snapshot is complete: a group not decided now is forgotten once none of the
         # processes it last had is alive, and a process's baseline once it is gone.
         live = {p.key for p in inputs.snapshot.processes.values()}
@@ -399,8 +406,10 @@ def _next_state(
         }
         all_decisions = {gid: d for gid, d in all_decisions.items() if gid in all_groups}
         baselines = {k: v for k, v in baselines.items() if k in live}
+        all_groups = dict(sorted(all_groups.items()))
+        all_decisions = dict(sorted(all_decisions.items()))
     return PolicyState(
-        MappingProxyType(dict(sorted(all_groups.items()))),
+        MappingProxyType(all_groups),
         MappingProxyType(baselines),
-        MappingProxyType(dict(sorted(all_decisions.items()))),
+        MappingProxyType(all_decisions),
     )

@@ -456,3 +456,13 @@ def test_state_is_read_only_and_inputs_are_frozen():
 def test_engine_config_rejects_nonsense(bad):
     with pytest.raises(ValueError, match="engine"):
         EngineConfig(**bad)
+
+
+def test_prune_false_keeps_the_dead_until_a_pruning_round():
+    _, state = run([proc(10), proc(20)], [group("a", 10), group("b", 20)])
+    out, kept = run([proc(10)], [group("a", 10)], state=state, now=1.0, prune=False)
+    assert set(kept.groups) == {"a", "b"}
+    assert {k.pid for k in kept.baselines} == {10, 20}
+    pruned_out, pruned = run([proc(10)], [group("a", 10)], state=kept, now=2.0)
+    assert set(pruned.groups) == {"a"} and {k.pid for k in pruned.baselines} == {10}
+    assert out["a"] == pruned_out["a"]  # pruning never changes a decision

@@ -1,0 +1,86 @@
+"""What changed since the last tick, so a quiet machine costs almost nothing to manage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from smoothdesk.core.decision import Decision
+from smoothdesk.core.group import AppGroup
+from smoothdesk.core.process import ProcessRecord
+from smoothdesk.policy.engine import PolicyState
+from smoothdesk.policy.hysteresis import HeuristicTimer
+
+_IDLE_TIMER = HeuristicTimer()
+
+
+def changed_pids(before: Mapping[int, ProcessRecord], after: Mapping[int, ProcessRecord]) -> list[int]:
+    """New or re-read processes. The collector replaces a record when anything in it changes
+    and shares unchanged ones between snapshots, so identity is the whole test."""
+    return [pid for pid, rec in after.items() if before.get(pid) is not rec]
+
+
+def grouping_changed(
+    before: Mapping[int, ProcessRecord], after: Mapping[int, ProcessRecord], changed: Iterable[int]
+) -> bool:
+    """Whether any fact the grouper uses moved: membership, or a changed record's identity."""
+    if before.keys() != after.keys():
+        return True
+    for pid in changed:
+        old, new = before[pid], after[pid]
+        if old.kernel_thread and new.kernel_thread:
+            continue  # workqueue kworkers rename themselves constantly; all share one group
+        if (old.uid, old.session, old.pgrp, old.unit, old.comm, old.exe, old.ppid) != (
+            new.uid,
+            new.session,
+            new.pgrp,
+            new.unit,
+            new.comm,
+            new.exe,
+            new.ppid,
+        ):
+            return True
+    return False
+
+
+def live_groups(state: PolicyState) -> set[str]:
+    """Groups whose verdict depends on the clock: a heuristic timer running, or a focus or
+    audio grace period. They are decided every tick even when nothing else moved."""
+    return {
+        gid
+        for gid, gs in state.groups.items()
+        if gs.timer != _IDLE_TIMER or gs.last_focus is not None or gs.last_audio is not None
+    }
+
+
+def dirty_groups(
+    groups: Mapping[str, AppGroup],
+    previous: Mapping[str, AppGroup],
+    changed: Iterable[int],
+    extra: set[str],
+) -> list[AppGroup]:
+    """Groups to decide this tick: new or reshaped ones, those with a changed member, and `extra`."""
+    pid_group = {}
+    wanted = set(extra)
+    touched = set(changed)
+    for gid, group in groups.items():
+        old = previous.get(gid)
+        if old is None or old.members != group.members:
+            wanted.add(gid)
+            continue
+        if touched:
+            for pid in group.members:
+                pid_group[pid] = gid
+    wanted.update(pid_group[p] for p in touched if p in pid_group)
+    return [groups[g] for g in sorted(wanted) if g in groups]
+
+
+def actuation_set(
+    decisions: Mapping[str, Decision], groups: Mapping[str, AppGroup], decided: Iterable[AppGroup]
+) -> list[AppGroup]:
+    """Groups handed to the actuator: the ones just decided plus every demoted one, because
+    the actuator treats a managed process missing from its input as gone and restores it."""
+    out = {g.id: g for g in decided}
+    for gid, d in decisions.items():
+        if d.manage and d.klass.demoted and gid in groups:
+            out.setdefault(gid, groups[gid])
+    return list(out.values())
