@@ -21,16 +21,16 @@ wake-up lateness over interleaved runs (unpinned / all on one CPU):
   this table, IDLE           35 / 22 us, 99 %             28 / 24 us, 99 %
 
 So: the cgroup move is the one lever that works in both topologies (a moved task leaves its
-session's autogroup, and our prefix group is cpu.idle, so demoted work yields at once to any
-waking task outside it, see cgroup_fs; with a merely low-weighted prefix group the full helper
-measured 4.7x the FIFO p99 across sessions, with an idle one 0.5-1.8x); autogroup nice does it across sessions, but only when the whole session is demoted;
-nice does it inside a session; SCHED_IDLE only helps next to one of the others; SCHED_BATCH is
-never used. IDLE adds SCHED_IDLE and cpu.idle so it ranks below BACKGROUND (a weighted group is
-preempted at its slice's end, an idle one at once: hence BACKGROUND's 101 us on one CPU), and
-the IO idle class: with mq-deadline an idle-class reader next to 4 busy best-effort readers
-still did 35 reads/s (prio_aging_expire bounds its wait to 10 s; bfq serves the idle class every
-200 ms), so it progresses. Best-effort level 7 only matters with bfq (mq-deadline ignores levels); CPU
-progress is kept because every CPU lever here is work-conserving.
+session's autogroup, and our prefix group is cpu.idle, so demoted work yields at once to any waking
+task outside it, see cgroup_fs; with a merely low-weighted prefix group the full helper measured
+4.7x the FIFO p99 across sessions, with an idle one 0.5-1.8x); autogroup nice does it across
+sessions, but only when the whole session is demoted; nice does it inside a session; SCHED_IDLE only
+helps next to one of the others; SCHED_BATCH is never used. IDLE adds SCHED_IDLE and cpu.idle so it
+ranks below BACKGROUND (a weighted group is preempted at its slice's end, an idle one at once: hence
+BACKGROUND's 101 us on one CPU), and the IO idle class: with mq-deadline an idle-class reader next
+to 4 busy best-effort readers still did 35 reads/s (prio_aging_expire bounds its wait to 10 s; bfq
+serves the idle class every 200 ms), so it progresses. Best-effort level 7 only matters with bfq
+(mq-deadline ignores levels); CPU progress is kept because every CPU lever here is work-conserving.
 """
 
 from __future__ import annotations
