@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -165,3 +166,25 @@ def test_bad_arguments_are_one_line_errors(helper: Helper) -> None:
     assert r.stderr.strip().count("\n") == 0
     assert "no app 'no-such-app'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_unclassified_hog_is_demoted_as_noisy_neighbour(helper: Helper, tmp_path: Path) -> None:
+    crunch = named_binary(tmp_path, "crunchnumbers")
+    # One app with three busy processes (like a multi-process job) fills both cores.
+    script = "while :; do :; done & while :; do :; done & while :; do :; done & wait"
+    job = subprocess.Popen([str(crunch), "-c", script], start_new_session=True)
+    try:
+        assert wait_for(lambda: len(children(job.pid)) == 3, 5)
+        helper.start()
+        assert wait_for(lambda: all(demoted(p) for p in children(job.pid)), 15), helper.log.read_text()
+        (app,) = [a for a in ctl(helper.bus, "apps") if job.pid in a["pids"]]
+        assert app["class"] == "background"
+        assert any(r.startswith("noisy:") for r in app["reasons"]), app["reasons"]
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait()
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
