@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -120,9 +121,15 @@ async def _run(args: argparse.Namespace) -> int:
 
         return cmd_rules_check(args, emit)
     client = await _client(args.bus)
-    if args.command == "rules":
-        return await commands.cmd_rules_list(client, args, emit)
-    return await REMOTE[args.command](client, args, emit)
+    try:
+        if args.command == "rules":
+            return await commands.cmd_rules_list(client, args, emit)
+        return await REMOTE[args.command](client, args, emit)
+    finally:
+        # A clean disconnect, so that Ctrl-C in --watch leaves no dangling reader behind.
+        client.bus.disconnect()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.bus.wait_for_disconnect(), 1.0)  # type: ignore[no-untyped-call]
 
 
 def main(argv: list[str] | None = None) -> int:

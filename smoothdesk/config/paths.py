@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import platformdirs
+
+from smoothdesk.config.errors import ConfigError
 
 
 def run_dir(user_mode: bool) -> Path:
@@ -15,7 +18,16 @@ def run_dir(user_mode: bool) -> Path:
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime and Path(runtime).is_dir():
         return Path(runtime) / "smoothdesk"
-    return Path(platformdirs.user_runtime_dir("smoothdesk"))
+    # No logind session (a container, su, a CI job): a private per-uid directory in /tmp. It must
+    # be ours and private, or another local user could plant a journal for us to "restore".
+    fallback = Path(tempfile.gettempdir()) / f"smoothdesk-{os.getuid()}"
+    try:
+        fallback.mkdir(mode=0o700)
+    except FileExistsError:
+        st = fallback.lstat()
+        if fallback.is_symlink() or st.st_uid != os.getuid() or st.st_mode & 0o077:
+            raise ConfigError(fallback, "exists but is not a private directory of ours") from None
+    return fallback
 
 
 def user_config_dir() -> Path:

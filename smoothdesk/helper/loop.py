@@ -62,7 +62,12 @@ async def run(daemon: Daemon) -> int:
             loop.remove_reader(daemon.netlink.fileno())
             daemon.netlink.close()
         report = daemon.actuator.restore_all()
-        log.info("stopped; restored %s", report)
+        log.info(
+            "stopped: %d changes restored, %d processes already gone, %d refused by the kernel",
+            report.restored,
+            report.esrch,
+            report.eperm + report.irreversible,
+        )
         await endpoint.stop()
     return 0
 
