@@ -188,3 +188,32 @@ def test_unclassified_hog_is_demoted_as_noisy_neighbour(helper: Helper, tmp_path
 def children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+def test_sighup_reloads_rules_and_survives_a_broken_config(helper: Helper, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.d"
+    rules.mkdir()
+    helper.config.write_text(
+        CONFIG.replace("ananicy_dirs = []", f"ananicy_dirs = []\nextra_dirs = ['{rules}']")
+    )
+    tool = named_binary(tmp_path, "mytool")
+    hog = spawn_hog(tool)
+    try:
+        helper.start()
+        assert wait_for(lambda: ctl(helper.bus, "apps", str(hog.pid))[0]["class"] == "normal", 5)
+        (rules / "50-mine.toml").write_text('[[rule]]\nname = "mytool"\nclass = "idle"\n')
+        assert helper.proc is not None
+        helper.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: sched_state(hog.pid)["policy"] == 5, 5), helper.log.read_text()  # SCHED_IDLE
+        (app,) = ctl(helper.bus, "apps", str(hog.pid))
+        assert app["class"] == "idle" and "50-mine.toml:1" in " ".join(app["reasons"])
+
+        good = helper.config.read_text()
+        helper.config.write_text("[helper]\ntick = 'soon'\n")
+        helper.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "config not reloaded" in helper.log.read_text(), 5)
+        assert helper.proc.poll() is None
+        assert ctl(helper.bus, "apps", str(hog.pid))[0]["class"] == "idle"
+        helper.config.write_text(good)
+    finally:
+        stop(hog)
