@@ -111,19 +111,6 @@ def own_autogroup_untouched() -> Iterator[None]:
 
 
 @pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for p in started:
-        if p.poll() is None:
-            p.kill()
-        p.wait(timeout=10)
-        for pipe in (p.stdin, p.stdout):
-            if pipe is not None:
-                pipe.close()
-
-
-@pytest.fixture
 def backend() -> Iterator[CgroupV1Backend]:
     if not (CPU_MOUNT / "cpu.shares").exists():
         pytest.skip("no cgroup v1 cpu hierarchy here")

@@ -59,19 +59,6 @@ sys.stdin.readline()
 """
 
 
-@pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for p in started:
-        if p.poll() is None:
-            p.kill()
-        p.wait(timeout=10)
-        for pipe in (p.stdin, p.stdout):
-            if pipe is not None:
-                pipe.close()
-
-
 def state(pid: int) -> tuple[int, int, int]:
     return os.getpriority(os.PRIO_PROCESS, pid), sc.read_stat_policy(pid, pid, PROC), sc.get_ioprio(pid)
 
