@@ -6,10 +6,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import subprocess
-import sys
 import time
 
-from common import REPO, Workspace, cpu_seconds, require_root, rss_mb
+from common import Workspace, cpu_seconds, require_root, rss_mb
 
 from smoothdesk.dbus.client import HelperClient, connect
 from tests.support.bus import private_bus
@@ -32,26 +31,7 @@ def main() -> None:
         sleeper = ws.binary("sleeper")
         for _ in range(args.processes):
             ws.procs.append(subprocess.Popen([str(sleeper), "-c", "exec sleep 3600"], process_group=0))
-        config = ws.dir / "config.toml"
-        config.write_text("[rules]\nananicy_dirs = []\n")
-        helper = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "smoothdesk.helper.main",
-                "--bus",
-                address,
-                "--tick",
-                "1",
-                "--config",
-                str(config),
-                "--run-dir",
-                str(ws.dir / "run"),
-            ],
-            cwd=REPO,
-            stderr=subprocess.DEVNULL,
-        )
-        ws.procs.append(helper)
+        helper = ws.helper(bus=address)
         time.sleep(8.0)  # start-up and the first full reads are not the steady state
         c0, t0 = cpu_seconds(helper.pid), time.monotonic()
         time.sleep(args.seconds)

@@ -46,7 +46,7 @@ class Workspace:
         out = subprocess.run(args, capture_output=True, text=True, check=True, process_group=0)
         return json.loads(out.stdout)
 
-    def helper(self, *extra: str, tick: float = 1.0) -> subprocess.Popen[bytes]:
+    def helper(self, *extra: str, tick: float = 1.0, bus: str = "none") -> subprocess.Popen[bytes]:
         config = self.dir / "config.toml"
         config.write_text(CONFIG)
         proc = subprocess.Popen(
@@ -55,7 +55,7 @@ class Workspace:
                 "-m",
                 "smoothdesk.helper.main",
                 "--bus",
-                "none",
+                bus,
                 "--tick",
                 str(tick),
                 "--config",
