@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from smoothdesk.cli.errors import CliError
-from smoothdesk.cli.format import table
 from smoothdesk.collector.capabilities import probe
 from smoothdesk.config.rules_files import check_rules
 
@@ -23,8 +22,9 @@ def cmd_doctor(args: Any, emit: Callable[[Any, str], None], helper: str) -> int:
             "meaning": "smoothdeskctl status/apps/set-class need a running helper",
         }
     )
-    rows = [(d["status"].upper(), d["key"], d["summary"], d["meaning"]) for d in data]
-    emit(data, table(("", "CHECK", "FOUND", "WHAT IT MEANS FOR SMOOTHDESK"), rows, width=200))
+    # Findings are sentences, not cells: one block each reads better than a cramped table.
+    blocks = [f"{d['status'].upper():<8} {d['key']}: {d['summary']}\n{'':<8} -> {d['meaning']}" for d in data]
+    emit(data, "\n".join(blocks))
     return 1 if any(d["status"] == "error" for d in data) else 0
 
 
