@@ -10,7 +10,7 @@ PREFIX ?= /usr
 # Xvfb and trayer for the tray test, util-linux for ionice/taskset/chrt checks.
 APT_PACKAGES := dbus dbus-daemon polkitd gcc python3-dev xvfb trayer util-linux procps
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test lint bench system-deps clean install
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -41,3 +41,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# System files only (systemd, D-Bus, polkit, tmpfiles, vendor config and rules); pip installs the package.
+install:
+	@./scripts/install.sh "$(DESTDIR)" "$(PREFIX)"
