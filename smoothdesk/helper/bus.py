@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 from dbus_fast import RequestNameReply
 from dbus_fast.aio import MessageBus
 
+from smoothdesk.dbus.api import Authorizer
 from smoothdesk.dbus.authorize import SameUserAuthorizer
 from smoothdesk.dbus.client import connect
 from smoothdesk.dbus.errors import BusError
 from smoothdesk.dbus.names import BUS_NAME
+from smoothdesk.dbus.polkit import PolkitAuthorizer
 from smoothdesk.dbus.service import HelperService
 from smoothdesk.helper.controller import Controller
 
@@ -41,9 +43,15 @@ class BusEndpoint:
         if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
             bus.disconnect()
             raise BusError(f"{BUS_NAME} is already owned on the {spec} bus: is a helper running?")
-        # Root on the system bus gets polkit in the system-bus issue; until then only root may
-        # change anything there, and on a session bus only the owner.
-        authorizer = SameUserAuthorizer(os.geteuid())
+        # A root helper asks polkit for every change (root callers pass without asking, and
+        # with no polkit nobody else passes); a user-mode helper lets only its owner change things.
+        authorizer: Authorizer
+        if self.daemon.user_mode:
+            authorizer = SameUserAuthorizer(os.geteuid())
+        else:
+            polkit = PolkitAuthorizer(bus)
+            polkit.start()
+            authorizer = polkit
         self.service = HelperService(bus, Controller(self.daemon), authorizer)
         self.service.start()
         self.bus = bus
