@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from smoothdesk import __version__
-from smoothdesk.cli import commands
+from smoothdesk.cli import commands, manage
 from smoothdesk.cli.errors import CliError
 from smoothdesk.core.classes import PriorityClass
 from smoothdesk.core.errors import SmoothDeskError
@@ -27,6 +27,13 @@ REMOTE = {
     "pause": commands.cmd_pause,
     "resume": commands.cmd_resume,
     "reload": commands.cmd_reload,
+    "history": manage.cmd_history,
+}
+RULES = {
+    "list": commands.cmd_rules_list,
+    "add": manage.cmd_rules_add,
+    "delete": manage.cmd_rules_delete,
+    "import": manage.cmd_rules_import,
 }
 
 
@@ -67,8 +74,20 @@ def build_parser() -> argparse.ArgumentParser:
     rc = rsub.add_parser("check", parents=[common], help="validate rule files locally")
     rc.add_argument("--ananicy", action="append", metavar="DIR", help="an ananicy-cpp rules dir")
     rc.add_argument("--dir", action="append", metavar="DIR", help="SmoothDesk rule dirs")
+    ra = rsub.add_parser("add", parents=[common], help="add a rule in the helper (admin)")
+    rd = rsub.add_parser("delete", parents=[common], help="delete rules with these matchers (admin)")
+    for parser in (ra, rd):
+        for field in manage.MATCHERS:
+            parser.add_argument(f"--{field}", metavar="TEXT", help=f"match on {field}")
+    ra.add_argument("--type", metavar="TYPE", help="a rule type")
+    ra.add_argument("--class", dest="klass", choices=CLASSES, help=" | ".join(CLASSES))
+    ri = rsub.add_parser("import", parents=[common], help="load an ananicy-cpp dir in the helper")
+    ri.add_argument("dir", metavar="DIR")
+    h = sub.add_parser("history", parents=[common], help="recent per-tick metrics from the helper")
+    h.add_argument("--since", metavar="DURATION", help="how far back (default 10m, at most 1h)")
     d = sub.add_parser("doctor", parents=[common], help="what works on this machine and why")
     d.add_argument("--root", default="/", help=argparse.SUPPRESS)
+    d.add_argument("--helper", action="store_true", help="the helper's findings, over D-Bus")
     return p
 
 
@@ -112,7 +131,7 @@ async def _helper_state(spec: str) -> str:
 
 async def _run(args: argparse.Namespace) -> int:
     emit = _emitter(args.json)
-    if args.command == "doctor":
+    if args.command == "doctor" and not args.helper:
         from smoothdesk.cli.local import cmd_doctor
 
         return cmd_doctor(args, emit, await _helper_state(args.bus))
@@ -123,7 +142,9 @@ async def _run(args: argparse.Namespace) -> int:
     client = await _client(args.bus)
     try:
         if args.command == "rules":
-            return await commands.cmd_rules_list(client, args, emit)
+            return await RULES[args.rules_command](client, args, emit)
+        if args.command == "doctor":
+            return await manage.cmd_doctor_helper(client, args, emit)
         return await REMOTE[args.command](client, args, emit)
     finally:
         # A clean disconnect, so that Ctrl-C in --watch leaves no dangling reader behind.

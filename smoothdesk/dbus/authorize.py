@@ -16,3 +16,6 @@ class SameUserAuthorizer:
             raise errors.AccessDenied(
                 f"{method}: uid {uid} may not change a helper run by uid {self.owner_uid}"
             )
+
+    async def authorize_action(self, sender: str, action_id: str, *, uid: int = -1, what: str = "") -> None:
+        await self.authorize(sender, uid, what or action_id)

@@ -23,12 +23,13 @@ def parse_bus(spec: str) -> tuple[BusType | None, str | None]:
     raise ValueError(f"--bus: expected system, session or a D-Bus address, got {spec!r}")
 
 
-async def connect(spec: str) -> MessageBus:
+async def connect(spec: str, *, unix_fds: bool = False) -> MessageBus:
+    """Connect to a bus; `unix_fds` negotiates file-descriptor passing (ReportFocusFd)."""
     bus_type, address = parse_bus(spec)
     try:
         if address is not None:
-            return await MessageBus(bus_address=address).connect()
-        return await MessageBus(bus_type=bus_type or BusType.SESSION).connect()
+            return await MessageBus(bus_address=address, negotiate_unix_fd=unix_fds).connect()
+        return await MessageBus(bus_type=bus_type or BusType.SESSION, negotiate_unix_fd=unix_fds).connect()
     except (OSError, ValueError, Exception) as exc:
         raise BusError(f"cannot connect to the {spec} bus: {exc}") from None
 
@@ -39,7 +40,7 @@ class HelperClient:
     def __init__(self, bus: MessageBus) -> None:
         self.bus = bus
 
-    async def call(self, method: str, *args: Any) -> list[Any]:
+    async def call(self, method: str, *args: Any, unix_fds: list[int] | None = None) -> list[Any]:
         spec = METHODS_BY_NAME[method]
         reply = await self.bus.call(
             Message(
@@ -49,6 +50,7 @@ class HelperClient:
                 member=method,
                 signature=spec.in_signature,
                 body=list(args),
+                unix_fds=unix_fds or [],
             )
         )
         if reply is None:
@@ -86,6 +88,34 @@ class HelperClient:
 
     async def reload_rules(self) -> list[str]:
         return list((await self.call("ReloadRules"))[0])
+
+    async def config(self) -> dict[str, Any]:
+        return dict((await self.call("GetConfig"))[0])
+
+    async def doctor(self) -> list[dict[str, Any]]:
+        return list((await self.call("GetDoctor"))[0])
+
+    async def history(self, seconds: float) -> list[dict[str, Any]]:
+        return list((await self.call("GetHistory", float(seconds)))[0])
+
+    async def report_focus(self, pid: int, start_time: int) -> None:
+        await self.call("ReportFocus", pid, start_time)
+
+    async def report_focus_fd(self, pidfd: int) -> None:
+        """Needs a bus connected with unix_fds=True; the descriptor stays the caller's."""
+        await self.call("ReportFocusFd", 0, unix_fds=[pidfd])
+
+    async def report_audio(self, clients: list[tuple[int, int]]) -> None:
+        await self.call("ReportAudio", [list(c) for c in clients])
+
+    async def add_rule(self, rule: dict[str, str]) -> str:
+        return str((await self.call("AddRule", {k: to_variant(v) for k, v in rule.items()}))[0])
+
+    async def delete_rule(self, matchers: dict[str, str]) -> int:
+        return int((await self.call("DeleteRule", {k: to_variant(v) for k, v in matchers.items()}))[0])
+
+    async def import_ananicy(self, path: str) -> dict[str, Any]:
+        return dict((await self.call("ImportAnanicy", path))[0])
 
 
 __all__ = ["HelperClient", "connect", "parse_bus", "to_variant"]

@@ -63,11 +63,52 @@ METHODS: tuple[MethodSpec, ...] = (
     MethodSpec("Resume", (), (), True, "Resume managing."),
     MethodSpec("ReloadRules", (), (Arg("diagnostics", "as"),), True, "Reload config and rules."),
     MethodSpec("ListRules", (), (Arg("rules", "aa{sv}"),), False, "Loaded rules with their sources."),
+    MethodSpec(
+        "GetConfig", (), (Arg("config", "a{sv}"),), False, "Settings: section.key -> {value, origin}."
+    ),
+    MethodSpec("GetDoctor", (), (Arg("findings", "aa{sv}"),), False, "What works on this machine."),
+    MethodSpec(
+        "GetHistory",
+        (Arg("seconds", "d"),),
+        (Arg("samples", "aa{sv}"),),
+        False,
+        "Per-tick metrics of the last `seconds` (at most one hour), oldest first.",
+    ),
+    MethodSpec(
+        "ReportFocus",
+        (Arg("pid", "u"), Arg("start_time", "t")),
+        (),
+        True,
+        "Session agent: the focused window's process (pid 0: none), one the caller owns.",
+    ),
+    MethodSpec("ReportFocusFd", (Arg("pidfd", "h"),), (), True, "ReportFocus by pidfd."),
+    MethodSpec(
+        "ReportAudio",
+        (Arg("clients", "a(ut)"),),
+        (),
+        True,
+        "Session agent: the (pid, start_time) of every audio client the caller owns.",
+    ),
+    MethodSpec("AddRule", (Arg("rule", "a{sv}"),), (Arg("source", "s"),), True, "Add an admin rule."),
+    MethodSpec(
+        "DeleteRule", (Arg("matchers", "a{sv}"),), (Arg("removed", "u"),), True, "Delete admin rules."
+    ),
+    MethodSpec(
+        "ImportAnanicy",
+        (Arg("path", "s"),),
+        (Arg("summary", "a{sv}"),),
+        True,
+        "Load an ananicy-cpp rules directory (under an allowed root) for this run.",
+    ),
 )
 
 SIGNALS: tuple[SignalSpec, ...] = (
     SignalSpec("StatusChanged", (Arg("status", "a{sv}"),), "Paused, resumed or rules reloaded."),
     SignalSpec("AppsChanged", (Arg("changed", "as"),), "Group ids whose class changed."),
+    SignalSpec("Metrics", (Arg("sample", "a{sv}"),), "One tick's metrics, at most twice a second."),
 )
+
+REPORTS = frozenset({"ReportFocus", "ReportFocusFd", "ReportAudio"})
+"""Mutating methods authorized by process ownership alone (no polkit): the session agent's."""
 
 METHODS_BY_NAME = {m.name: m for m in METHODS}

@@ -21,6 +21,7 @@ POLKIT_INTERFACE = "org.freedesktop.PolicyKit1.Authority"
 
 READ = "org.smoothdesk.read"
 ADJUST_OWN = "org.smoothdesk.adjust-own"
+DEMOTE_OWN = "org.smoothdesk.demote-own"
 ADJUST_ANY = "org.smoothdesk.adjust-any"
 MANAGE = "org.smoothdesk.manage"
 
@@ -30,8 +31,12 @@ ACTIONS: dict[str, str] = {
     "Pause": MANAGE,
     "Resume": MANAGE,
     "ReloadRules": MANAGE,
+    "AddRule": MANAGE,
+    "DeleteRule": MANAGE,
+    "ImportAnanicy": MANAGE,
 }
-"""Mutating method -> polkit action. The controller checks app ownership by uid itself."""
+"""Mutating method -> polkit action. SetClass and ClearClass are refined by the adaptor from the
+app's owner (demote-own, adjust-own or adjust-any); session-agent reports need no action."""
 
 _NO_INTERACTION = 0  # a daemon has no authentication agent: never ask polkit to prompt
 

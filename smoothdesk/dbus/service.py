@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,18 +14,22 @@ from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
 from smoothdesk.core.classes import PriorityClass
-from smoothdesk.dbus import errors
+from smoothdesk.dbus import errors, procref, rulecheck
 from smoothdesk.dbus.api import Authorizer, HelperApi
 from smoothdesk.dbus.identity import CallerIdentity
 from smoothdesk.dbus.introspection import node_xml
-from smoothdesk.dbus.names import INTERFACE, METHODS_BY_NAME, OBJECT_PATH, SIGNALS
+from smoothdesk.dbus.names import INTERFACE, METHODS_BY_NAME, OBJECT_PATH, REPORTS, SIGNALS
+from smoothdesk.dbus.polkit import ADJUST_ANY, ADJUST_OWN, DEMOTE_OWN
 from smoothdesk.dbus.ratelimit import RateLimiter
-from smoothdesk.dbus.variant import to_vardict, to_variant
+from smoothdesk.dbus.variant import from_variant, to_vardict, to_variant
 
 log = logging.getLogger(__name__)
 
 MAX_REF = 256
 MAX_DURATION = 30 * 86400.0
+MAX_HISTORY = 3600.0
+MAX_AUDIO_CLIENTS = 256
+DEMOTING = frozenset({PriorityClass.BACKGROUND.value, PriorityClass.IDLE.value})
 
 
 def check_ref(ref: str) -> str:
@@ -43,6 +49,45 @@ def check_class(name: str) -> str:
         return PriorityClass.parse(name).value
     except ValueError as exc:
         raise errors.InvalidArgument("class_name", str(exc)) from None
+
+
+def check_seconds(value: float) -> float:
+    """History span: finite and positive; more than an hour is clamped to the hour kept."""
+    if not math.isfinite(value) or value <= 0:
+        raise errors.InvalidArgument("seconds", f"must be more than 0 (at most {MAX_HISTORY:g} is kept)")
+    return min(value, MAX_HISTORY)
+
+
+def focus_process(uid: int, pid: int, start: int) -> tuple[int, int] | None:
+    """None for pid 0 ("no focus"), else (pid, start) once it is proven to be the caller's."""
+    if pid == 0:
+        return None
+    procref.owner_of(pid, start, uid)
+    return pid, start
+
+
+def audio_processes(uid: int, clients: list[Any]) -> list[tuple[int, int]]:
+    if len(clients) > MAX_AUDIO_CLIENTS:
+        raise errors.InvalidArgument("clients", f"at most {MAX_AUDIO_CLIENTS} entries")
+    out = []
+    for pid, start in clients:
+        procref.owner_of(pid, start, uid, "clients")
+        out.append((pid, start))
+    return out
+
+
+def fd_of(msg: Message) -> int:
+    index = msg.body[0]
+    if not isinstance(index, int) or not 0 <= index < len(msg.unix_fds):
+        raise errors.InvalidArgument("pidfd", "no file descriptor was passed")
+    return msg.unix_fds[index]
+
+
+def _close_fds(msg: Message) -> None:
+    fds, msg.unix_fds = list(msg.unix_fds or ()), []
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 class HelperService:
@@ -68,6 +113,18 @@ class HelperService:
             "Pause": lambda uid, a: self.api.pause(uid, check_duration(a[0])),
             "Resume": lambda uid, a: self.api.resume(uid),
             "ReloadRules": lambda uid, a: [self.api.reload_rules(uid)],
+            "GetConfig": lambda uid, a: [to_vardict(self.api.config())],
+            "GetDoctor": lambda uid, a: [[to_vardict(x) for x in self.api.doctor()]],
+            "GetHistory": lambda uid, a: [[to_vardict(x) for x in self.api.history(check_seconds(a[0]))]],
+            "ReportFocus": lambda uid, a: self.api.report_focus(uid, focus_process(uid, a[0], a[1])),
+            "ReportAudio": lambda uid, a: self.api.report_audio(uid, audio_processes(uid, a[0])),
+            "AddRule": lambda uid, a: [self.api.add_rule(uid, rulecheck.check_rule(from_variant(a[0])))],
+            "DeleteRule": lambda uid, a: [
+                self.api.delete_rule(uid, rulecheck.check_matchers(from_variant(a[0])))
+            ],
+            "ImportAnanicy": lambda uid, a: [
+                to_vardict(self.api.import_ananicy(uid, rulecheck.check_path(a[0])))
+            ],
         }
 
     def start(self) -> None:
@@ -81,12 +138,19 @@ class HelperService:
         self.bus.send(Message.new_signal(OBJECT_PATH, INTERFACE, signal, sig, body))
 
     def _on_message(self, msg: Message) -> bool | None:
+        dispatch = (
+            msg.message_type == MessageType.METHOD_CALL
+            and msg.path == OBJECT_PATH
+            and msg.interface in (INTERFACE, None)
+        )
+        if not dispatch:
+            _close_fds(msg)  # nobody else here takes descriptors: never keep one
         if msg.message_type != MessageType.METHOD_CALL or msg.path != OBJECT_PATH:
             return None
         if msg.interface == "org.freedesktop.DBus.Introspectable" and msg.member == "Introspect":
             self.bus.send(Message.new_method_return(msg, "s", [self._xml]))
             return True
-        if msg.interface not in (INTERFACE, None):
+        if not dispatch:
             return None
         self._spawn(self._dispatch(msg))
         return True
@@ -99,6 +163,36 @@ class HelperService:
     async def _dispatch(self, msg: Message) -> None:
         spec = METHODS_BY_NAME.get(msg.member or "")
         try:
+            reply = await self._reply(msg, spec)
+        finally:
+            # Every passed descriptor is ours to close, whatever the method or its outcome.
+            _close_fds(msg)
+        if not msg.flags & 0x1:  # NO_REPLY_EXPECTED
+            self.bus.send(reply)
+
+    async def _authorize(self, msg: Message, name: str, uid: int, args: list[Any]) -> None:
+        """Polkit (or the session rule) for changes; ownership alone for the agent's reports."""
+        sender = msg.sender or ""
+        if name in REPORTS:
+            return  # each report proves ownership of its processes itself
+        if name in ("SetClass", "ClearClass"):
+            ref = check_ref(args[0])
+            wanted = check_class(args[1]) if name == "SetClass" else ""
+            if name == "SetClass":
+                check_duration(args[2])
+            owner = self.api.app_owner(ref)
+            if owner != uid:
+                action = ADJUST_ANY
+            elif wanted in DEMOTING:
+                action = DEMOTE_OWN
+            else:
+                action = ADJUST_OWN
+            await self.authorizer.authorize_action(sender, action, uid=uid, what=name)
+            return
+        await self.authorizer.authorize(sender, uid, name)
+
+    async def _reply(self, msg: Message, spec: Any) -> Message:
+        try:
             if spec is None:
                 raise errors.BusError(f"no method {msg.member!r}", errors.UNKNOWN_METHOD)
             if msg.signature != spec.in_signature:
@@ -108,22 +202,25 @@ class HelperService:
                 )
             sender = msg.sender or ""
             uid = -1
+            args = list(msg.body)
             if spec.mutating:
                 if not self.limiter.allow(sender):
                     raise errors.BusError("too many calls; slow down", errors.RATE_LIMITED)
                 uid = await self.identity.uid_of(sender)
-                await self.authorizer.authorize(sender, uid, spec.name)
-            result = self._handlers[spec.name](uid, list(msg.body))
+                await self._authorize(msg, spec.name, uid, args)
+            if spec.name == "ReportFocusFd":
+                self.api.report_focus(uid, procref.pidfd_owner(fd_of(msg), uid))
+                result: Any = None
+            else:
+                result = self._handlers[spec.name](uid, args)
             body = result if isinstance(result, list) else []
-            reply = Message.new_method_return(msg, spec.out_signature, body)
+            return Message.new_method_return(msg, spec.out_signature, body)
         except errors.BusError as exc:
-            reply = Message.new_error(msg, exc.name, str(exc))
+            return Message.new_error(msg, exc.name, str(exc))
         except Exception:
             # The caller gets a generic line; the detail stays in our log.
             log.exception("internal error in %s", msg.member)
-            reply = Message.new_error(msg, errors.FAILED, "internal error; see the helper's log")
-        if not msg.flags & 0x1:  # NO_REPLY_EXPECTED
-            self.bus.send(reply)
+            return Message.new_error(msg, errors.FAILED, "internal error; see the helper's log")
 
 
-__all__ = ["HelperService", "check_class", "check_duration", "check_ref", "to_variant"]
+__all__ = ["HelperService", "check_class", "check_duration", "check_ref", "check_seconds", "to_variant"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 from dbus_fast import RequestNameReply
 from dbus_fast.aio import MessageBus
@@ -34,11 +35,12 @@ class BusEndpoint:
         self.service: HelperService | None = None
         self._pending: set[str] = set()
         self._flush: asyncio.TimerHandle | None = None
+        self._last_metrics = float("-inf")
 
     async def start(self, spec: str) -> None:
         if spec == "none":
             return
-        bus = await connect(spec)
+        bus = await connect(spec, unix_fds=True)
         reply = await bus.request_name(BUS_NAME)
         if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
             bus.disconnect()
@@ -57,6 +59,7 @@ class BusEndpoint:
         self.bus = bus
         self.daemon.on_apps_changed.append(self._apps_changed)
         self.daemon.on_status_changed.append(self._status_changed)
+        self.daemon.on_metrics.append(self._metrics)
         log.info("serving %s on the %s bus", BUS_NAME, spec)
 
     def _apps_changed(self, changed: list[str]) -> None:
@@ -70,6 +73,14 @@ class BusEndpoint:
         if self.service is not None and self._pending:
             self.service.emit("AppsChanged", sorted(self._pending))
         self._pending.clear()
+
+    def _metrics(self, sample: dict[str, Any]) -> None:
+        # At most one Metrics signal per SIGNAL_INTERVAL, however fast the helper ticks.
+        now = time.monotonic()
+        if self.service is None or now - self._last_metrics < SIGNAL_INTERVAL:
+            return
+        self._last_metrics = now
+        self.service.emit("Metrics", sample)
 
     def _status_changed(self) -> None:
         if self.service is not None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smoothdesk import __version__
+from smoothdesk.collector.capabilities import probe
 from smoothdesk.core.classes import PriorityClass
 from smoothdesk.core.decision import Pin
 from smoothdesk.core.group import AppGroup
 from smoothdesk.dbus import errors
+from smoothdesk.helper import admin
 
 if TYPE_CHECKING:
     from smoothdesk.helper.daemon import Daemon
@@ -76,16 +79,40 @@ class Controller:
     def rules(self) -> list[dict[str, Any]]:
         return self.d.rule_listing()
 
+    def app_owner(self, ref: str) -> int:
+        return self._resolve(ref).uid
+
+    def config(self) -> dict[str, Any]:
+        settings = self.d.settings
+        return {
+            f"{section}.{key}": {"value": value, "origin": settings.origins.get(f"{section}.{key}", "")}
+            for section, values in settings.values.items()
+            for key, value in values.items()
+        }
+
+    def doctor(self) -> list[dict[str, Any]]:
+        root = Path(self.d.options.proc_root)
+        return [
+            {"key": f.key, "status": f.status, "summary": f.summary, "meaning": f.meaning}
+            for f in probe(root)
+        ]
+
+    def history(self, seconds: float) -> list[dict[str, Any]]:
+        return self.d.history.since(seconds)
+
     # changes (caller_uid comes from the bus, never from arguments)
 
+    # The adaptor has authorized these against the app's owner (demote-own, adjust-own or
+    # adjust-any) before they arrive here.
+
     def set_class(self, caller_uid: int, ref: str, class_name: str, duration: float) -> None:
-        group = self._owned(caller_uid, ref)
+        group = self._resolve(ref)
         until = time.monotonic() + duration if duration > 0 else None
         self.d.pins.put(Pin(group.id, PriorityClass.parse(class_name), until, caller_uid))
         self.d.wake()
 
     def clear_class(self, caller_uid: int, ref: str) -> None:
-        group = self._owned(caller_uid, ref)
+        group = self._resolve(ref)
         if not self.d.pins.clear(group.id):
             raise errors.NotFound(f"app {ref!r} has no pinned class")
         self.d.wake()
@@ -98,6 +125,21 @@ class Controller:
 
     def reload_rules(self, caller_uid: int) -> list[str]:
         return self.d.reload()
+
+    def report_focus(self, caller_uid: int, process: tuple[int, int] | None) -> None:
+        self.d.set_hints(focused=dict([process] if process is not None else []))
+
+    def report_audio(self, caller_uid: int, processes: list[tuple[int, int]]) -> None:
+        self.d.set_hints(audio=dict(processes))
+
+    def add_rule(self, caller_uid: int, rule: dict[str, str]) -> str:
+        return admin.add_rule(self.d, rule)
+
+    def delete_rule(self, caller_uid: int, matchers: dict[str, str]) -> int:
+        return admin.delete_rule(self.d, matchers)
+
+    def import_ananicy(self, caller_uid: int, path: str) -> dict[str, Any]:
+        return admin.import_ananicy(self.d, path)
 
     # helpers
 
@@ -117,12 +159,6 @@ class Controller:
             ids = ", ".join(g.id for g in named[:5])
             raise errors.InvalidArgument("app", f"{len(named)} apps are named {ref!r}: use an id ({ids})")
         raise errors.NotFound(f"no app {ref!r} (see 'smoothdeskctl apps')")
-
-    def _owned(self, caller_uid: int, ref: str) -> AppGroup:
-        group = self._resolve(ref)
-        if caller_uid != 0 and group.uid != caller_uid:
-            raise errors.AccessDenied(f"app {ref!r} belongs to uid {group.uid}, not to you")
-        return group
 
     def _describe(self, group: AppGroup) -> dict[str, Any]:
         d = self.d

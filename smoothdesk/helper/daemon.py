@@ -27,6 +27,7 @@ from smoothdesk.core.decision import Decision, Hints
 from smoothdesk.core.group import AppGroup, Classification
 from smoothdesk.core.process import ProcessRecord
 from smoothdesk.core.snapshot import Snapshot
+from smoothdesk.helper.history import History
 from smoothdesk.helper.incremental import (
     actuation_set,
     changed_pids,
@@ -35,7 +36,7 @@ from smoothdesk.helper.incremental import (
     live_groups,
 )
 from smoothdesk.helper.pins import PinStore
-from smoothdesk.helper.rulebook import RuleBook
+from smoothdesk.helper.rulebook import RuleBook, default_write_path
 from smoothdesk.policy.engine import EngineConfig, PolicyInputs, PolicyState, decide
 from smoothdesk.policy.grouper import group_processes
 from smoothdesk.policy.ranker import RuleOnlyRanker
@@ -56,6 +57,8 @@ class Options:
     proc_root: Path = Path("/")
     run_dir: Path | None = None
     user: bool = False
+    rules_write_path: Path | None = None
+    ananicy_extra_root: Path | None = None
 
 
 def _cgroup_backend(setting: str, user_mode: bool) -> CgroupBackend | None:
@@ -90,7 +93,9 @@ class Daemon:
         self.table = ProcessTable(
             options.proc_root, full_every=float(self.settings.get("helper", "full_scan_every"))
         )
-        self.rulebook = RuleBook(self.user_mode, self.settings)
+        self.rules_write_path = options.rules_write_path or default_write_path(self.user_mode)
+        self.rulebook = RuleBook(self.user_mode, self.settings, self.rules_write_path)
+        self.history = History(self.tick_seconds)
         backend = _cgroup_backend(str(self.settings.get("actuator", "cgroup")), self.user_mode)
         self.cgroup_backend_name = backend.name if backend is not None else "off"
         self.actuator = Actuator(
@@ -104,6 +109,8 @@ class Daemon:
         self.ranker = RuleOnlyRanker()
         self.policy_state = PolicyState()
         self.hints = Hints()
+        self.hint_focus: dict[int, int] = {}
+        self.hint_audio: dict[int, int] = {}
         self.netlink: ProcConnector | None = None
         self.own_pids = frozenset({os.getpid()})
         self.snapshot: Snapshot | None = None
@@ -118,6 +125,7 @@ class Daemon:
         self.fast_path_count = 0
         self.on_apps_changed: list[Any] = []
         self.on_status_changed: list[Any] = []
+        self.on_metrics: list[Any] = []
         self._force_full = True
         self._regroup = True
         self._wake = asyncio.Event()
@@ -202,6 +210,7 @@ class Daemon:
         now = time.monotonic() if now is None else now
         t0 = time.process_time()
         snapshot = self.table.tick(now)
+        self._prune_hints(snapshot.processes)
         t1 = time.process_time()
         prev = self.snapshot.processes if self.snapshot is not None else {}
         procs = snapshot.processes
@@ -251,6 +260,33 @@ class Daemon:
             self.stage_costs[stage] = (1 - alpha) * self.stage_costs.get(stage, cost) + alpha * cost
         self.last_tick_cost = (1 - alpha) * self.last_tick_cost + alpha * sum(costs.values())
         self.ticks += 1
+        if self.snapshot is not None:
+            sample = self.history.record(self.snapshot, self.decisions, sum(costs.values()))
+            for callback in self.on_metrics:
+                callback(sample)
+
+    def set_hints(
+        self, *, focused: dict[int, int] | None = None, audio: dict[int, int] | None = None
+    ) -> None:
+        """What the session agent reported, as pid -> start time; decided on at once if new."""
+        if focused is not None:
+            self.hint_focus = focused
+        if audio is not None:
+            self.hint_audio = audio
+        hints = Hints(frozenset(self.hint_focus), frozenset(self.hint_audio))
+        if hints != self.hints:
+            self.hints = hints
+            self.wake()
+
+    def _prune_hints(self, procs: dict[int, ProcessRecord]) -> None:
+        """Forget hinted processes that exited, so a reused pid never inherits a hint."""
+
+        def live(hinted: dict[int, int]) -> dict[int, int]:
+            return {p: s for p, s in hinted.items() if p in procs and procs[p].start_time == s}
+
+        focus, audio = live(self.hint_focus), live(self.hint_audio)
+        if focus != self.hint_focus or audio != self.hint_audio:
+            self.set_hints(focused=focus, audio=audio)
 
     def _classify(self, snapshot: Snapshot, pids: list[int], full: bool) -> None:
         procs = snapshot.processes

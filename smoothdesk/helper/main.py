@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="extra config file, applied last")
     p.add_argument("--tick", type=float, help="seconds between ticks (default from config: 1)")
     p.add_argument("--run-dir", type=Path, help="where the journal lives (default /run/smoothdesk)")
+    p.add_argument(
+        "--rules-write-path",
+        type=Path,
+        help="file AddRule/DeleteRule write (default /etc/smoothdesk/rules.d/90-dbus.toml as root)",
+    )
+    p.add_argument("--ananicy-root", type=Path, help="one more directory ImportAnanicy may read under")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
@@ -95,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         tick=args.tick,
         run_dir=args.run_dir,
         user=args.user,
+        rules_write_path=args.rules_write_path,
+        ananicy_extra_root=args.ananicy_root,
     )
     try:
         daemon = Daemon(options)

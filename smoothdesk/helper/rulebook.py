@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from smoothdesk.config.rules_files import default_rule_dirs, load_rules
+from smoothdesk.config.rules_files import ADMIN_RULES_DIR, default_rule_dirs, load_rules, user_rules_file
 from smoothdesk.config.schema import Settings
 from smoothdesk.core.group import Classification
 from smoothdesk.core.process import ProcessRecord
@@ -16,11 +16,19 @@ from smoothdesk.policy.classifier import Classifier
 log = logging.getLogger(__name__)
 
 MAX_ANCESTORS = 64
+DBUS_RULES_FILE = "90-dbus.toml"
+
+
+def default_write_path(user_mode: bool) -> Path:
+    """Where AddRule and DeleteRule write: the admin layer as root, the user's file otherwise."""
+    return user_rules_file() if user_mode else ADMIN_RULES_DIR / DBUS_RULES_FILE
 
 
 class RuleBook:
-    def __init__(self, user_mode: bool, settings: Settings) -> None:
+    def __init__(self, user_mode: bool, settings: Settings, write_path: Path | None = None) -> None:
         self.user_mode = user_mode
+        self.write_path = write_path
+        self.extra_ananicy: list[Path] = []
         self.diagnostics: list[str] = []
         self.count = 0
         self._listing: list[dict[str, Any]] = []
@@ -29,7 +37,10 @@ class RuleBook:
     def reload(self, settings: Settings) -> list[str]:
         dirs = default_rule_dirs(self.user_mode)
         dirs += [Path(p) for p in settings.get("rules", "extra_dirs")]
+        if self.write_path is not None and self.write_path.parent not in dirs:
+            dirs.append(self.write_path)  # a file stands for itself; last, so it wins
         ananicy = [Path(p) for p in settings.get("rules", "ananicy_dirs") if Path(p).is_dir()]
+        ananicy += [p for p in self.extra_ananicy if p not in ananicy]
         result = load_rules(dirs, ananicy)
         self.diagnostics = [str(d) for d in result.diagnostics]
         for line in self.diagnostics:

@@ -41,6 +41,9 @@ class RecordingApi:
     def rules(self) -> list[dict[str, Any]]:
         return []
 
+    def app_owner(self, ref: str) -> int:
+        return os.geteuid()
+
     def set_class(self, caller_uid: int, ref: str, class_name: str, duration: float) -> None:
         self.calls.append(("set_class", caller_uid, ref, class_name, duration))
 

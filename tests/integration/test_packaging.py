@@ -119,7 +119,7 @@ def test_unit_is_a_dbus_service_with_the_agreed_hardening() -> None:
         "Restart": ["on-failure"],
         "NoNewPrivileges": ["yes"],
         "ProtectSystem": ["strict"],
-        "ReadWritePaths": ["/sys/fs/cgroup"],
+        "ReadWritePaths": ["/sys/fs/cgroup", "-/etc/smoothdesk/rules.d"],
         "RuntimeDirectory": ["smoothdesk"],
         "RuntimeDirectoryMode": ["0755"],
         "StateDirectory": ["smoothdesk"],
@@ -257,7 +257,10 @@ def test_activation_file_hands_the_name_to_the_unit() -> None:
 
 def test_tmpfiles_creates_the_run_directory() -> None:
     rules = [line.split() for line in TMPFILES.read_text().splitlines() if line and line[0] != "#"]
-    assert rules == [["d", "/run/smoothdesk", "0755", "root", "root", "-"]]
+    assert rules == [
+        ["d", "/run/smoothdesk", "0755", "root", "root", "-"],
+        ["d", "/etc/smoothdesk/rules.d", "0755", "root", "root", "-"],
+    ]
 
 
 def test_vendor_config_lists_every_option_commented_with_its_default() -> None:

@@ -19,7 +19,13 @@ from dbus_fast.aio import MessageBus
 
 from smoothdesk.dbus import errors
 from smoothdesk.dbus.names import BUS_NAME
-from smoothdesk.dbus.polkit import ADJUST_ANY, ADJUST_OWN, MANAGE, POLKIT_NAME, PolkitAuthorizer
+from smoothdesk.dbus.polkit import (
+    ADJUST_ANY,
+    DEMOTE_OWN,
+    MANAGE,
+    POLKIT_NAME,
+    PolkitAuthorizer,
+)
 from smoothdesk.dbus.service import HelperService
 from tests.support.polkit import installed_policy, polkit_system_bus, system_bus
 from tests.support.users import drop_to_nobody, unprivileged_python
@@ -176,6 +182,9 @@ class RecordingApi:
     def rules(self) -> list[dict[str, Any]]:
         return []
 
+    def app_owner(self, ref: str) -> int:
+        return 0  # "make" is root's: nobody needs adjust-any to pin it
+
     def set_class(self, caller_uid: int, ref: str, class_name: str, duration: float) -> None:
         self.calls.append(("set_class", caller_uid, ref, class_name))
 
@@ -272,8 +281,15 @@ def test_real_polkitd_knows_the_actions() -> None:
             env={"DBUS_SYSTEM_BUS_ADDRESS": address, "PATH": "/usr/bin:/bin"},
             capture_output=True, text=True, timeout=30, check=True,
         )  # fmt: skip
+        demote = subprocess.run(
+            ["pkaction", "--verbose", "--action-id", DEMOTE_OWN],
+            env={"DBUS_SYSTEM_BUS_ADDRESS": address, "PATH": "/usr/bin:/bin"},
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
     assert out.stdout.startswith(f"{MANAGE}:")
     assert "implicit active:   auth_admin_keep" in out.stdout
+    # Lowering your own app is no more than nice(1) allows anyone: yes, even without a session.
+    assert "implicit any:      yes" in demote.stdout, demote.stdout
 
 
 @pytest.mark.root
@@ -284,7 +300,7 @@ def test_real_polkitd_denies_nobody_and_allows_root() -> None:
     assert nobody == DENIED
     assert nobody_calls == []
     # polkitd really answered (failures are not cached): not authorized, admin challenge.
-    assert answers == {(ADJUST_OWN, False, True), (MANAGE, False, True)}
+    assert answers == {(ADJUST_ANY, False, True), (MANAGE, False, True)}
     assert root == ALLOWED
     assert root_answers == set()  # root is never asked about
     assert [c[0] for c in root_calls] == ["set_class", "pause", "reload_rules"]

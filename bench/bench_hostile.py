@@ -1,0 +1,150 @@
+"""Hostile load: 10,000 calls from unprivileged clients against a real root helper.
+
+Reports crashes (must be 0), unauthorized changes (must be 0), reply-time percentiles, and how
+the tick loop holds up (ticks done against ticks due, and a root status probe's latency) during
+the flood compared with before it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from common import REPO, Workspace, require_root
+
+from smoothdesk.dbus.client import HelperClient, connect
+from tests.support.bus import private_bus
+from tests.support.fuzzcalls import calls
+from tests.support.users import NOBODY, unprivileged_python
+
+
+async def snapshot(address: str) -> dict[str, Any]:
+    client = HelperClient(await connect(address))
+    s = await client.status()
+    apps = {a["id"]: (a["class"], a["pinned"]) for a in await client.apps()}
+    client.bus.disconnect()
+    return {"paused": s["paused"], "rules": s["rules"], "apps": apps, "ticks": s["ticks"]}
+
+
+async def probe_latency(address: str, seconds: float) -> list[float]:
+    client = HelperClient(await connect(address))
+    out = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        t0 = time.perf_counter()
+        await client.status()
+        out.append((time.perf_counter() - t0) * 1000)
+        await asyncio.sleep(0.1)
+    client.bus.disconnect()
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p * (len(values) - 1) + 0.5))] if values else float("nan")
+
+
+def flood(address: str, n: int, seed: int, replies: list[dict[str, Any]]) -> None:
+    exe, env = unprivileged_python()
+    client = subprocess.Popen(
+        [exe, "-m", "tests.support.rawclient", address],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        user=NOBODY,
+        group=NOBODY,
+        extra_groups=[],
+        cwd=str(REPO),
+        env=env,
+    )
+    rng = random.Random(seed)
+    assert client.stdin is not None and client.stdout is not None
+    strategy = calls()
+    batch = [strategy.example() for _ in range(min(n, 200))]
+    for i in range(n):
+        call = (
+            batch[rng.randrange(len(batch))]
+            if i % 2
+            else {"member": "GetStatus", "signature": "", "body": []}
+        )
+        client.stdin.write(json.dumps(call) + "\n")
+        client.stdin.flush()
+        reply = json.loads(client.stdout.readline())
+        reply["member"] = call["member"]
+        replies.append(reply)
+    client.stdin.close()
+    client.wait(timeout=30)
+    client.stdout.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    require_root()
+    from smoothdesk.dbus.names import METHODS
+
+    mutating = {m.name for m in METHODS if m.mutating and not m.name.startswith("Report")}
+    with Workspace() as ws, private_bus() as address:
+        ws.hogs(1)
+        helper = ws.helper(bus=address, tick=1.0)
+        time.sleep(4)
+        before = asyncio.run(snapshot(address))
+        idle_probe = asyncio.run(probe_latency(address, 5))
+        t_idle = asyncio.run(snapshot(address))["ticks"]
+        replies: list[dict[str, Any]] = []
+        per = args.calls // args.clients
+        threads = [
+            threading.Thread(target=flood, args=(address, per, i, replies)) for i in range(args.clients)
+        ]
+        t0, ticks0 = time.monotonic(), t_idle
+        for t in threads:
+            t.start()
+        busy_probe = asyncio.run(probe_latency(address, 3))
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - t0
+        alive = helper.poll() is None
+        after = asyncio.run(snapshot(address)) if alive else {}
+        ticks_done = after.get("ticks", 0) - ticks0
+    ok_mutations = [r for r in replies if r["member"] in mutating and r["type"] == "return"]
+    after.pop("ticks", None)
+    before.pop("ticks", None)
+    state_changed = after != before
+    ms = [r["ms"] for r in replies]
+    kinds: dict[str, int] = {}
+    for r in replies:
+        kinds[r["name"] or r["type"]] = kinds.get(r["name"] or r["type"], 0) + 1
+    print(f"{len(replies)} calls from {args.clients} unprivileged clients in {elapsed:.1f} s")
+    print(f"crashes: {0 if alive else 1}   timeouts: {kinds.get('timeout', 0)}")
+    print(
+        f"unauthorized changes: {len(ok_mutations)} successful mutating calls, state changed: {state_changed}"
+    )
+    print(f"reply ms: p50 {statistics.median(ms):.2f}  p99 {pct(ms, 0.99):.2f}  max {max(ms):.2f}")
+    print(
+        f"tick loop: {ticks_done} ticks done in {elapsed:.1f} s at a 1 s tick "
+        f"(ratio {ticks_done / max(elapsed, 1e-9):.2f}, 1.0 = kept up)"
+    )
+    print(
+        f"root status probe p99: idle {pct(idle_probe, 0.99):.2f} ms, "
+        f"under flood {pct(busy_probe, 0.99):.2f} ms "
+        f"(ratio {pct(busy_probe, 0.99) / max(pct(idle_probe, 0.99), 1e-9):.1f})"
+    )
+    print(
+        "replies by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
+    )
+    if not alive or ok_mutations or state_changed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
