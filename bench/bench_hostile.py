@@ -31,6 +31,7 @@ async def snapshot(address: str) -> dict[str, Any]:
     s = await client.status()
     apps = {a["id"]: (a["class"], a["pinned"]) for a in await client.apps()}
     client.bus.disconnect()
+    await client.bus.wait_for_disconnect()
     return {"paused": s["paused"], "rules": s["rules"], "apps": apps, "ticks": s["ticks"]}
 
 
@@ -44,6 +45,7 @@ async def probe_latency(address: str, seconds: float) -> list[float]:
         out.append((time.perf_counter() - t0) * 1000)
         await asyncio.sleep(0.1)
     client.bus.disconnect()
+    await client.bus.wait_for_disconnect()
     return out
 
 
@@ -59,6 +61,7 @@ def flood(address: str, n: int, seed: int, replies: list[dict[str, Any]]) -> Non
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        stderr=subprocess.DEVNULL,
         user=NOBODY,
         group=NOBODY,
         extra_groups=[],
@@ -116,10 +119,16 @@ def main() -> None:
         alive = helper.poll() is None
         after = asyncio.run(snapshot(address)) if alive else {}
         ticks_done = after.get("ticks", 0) - ticks0
+        internal = [line for line in ws.helper_log().splitlines() if "internal error" in line]
     ok_mutations = [r for r in replies if r["member"] in mutating and r["type"] == "return"]
-    after.pop("ticks", None)
-    before.pop("ticks", None)
-    state_changed = after != before
+    # Clients come and go as processes of their own; compare only what existed before.
+    common = set(before.get("apps", {})) & set(after.get("apps", {}))
+    state_changed = (
+        before["paused"] != after.get("paused")
+        or before["rules"] != after.get("rules")
+        or any(before["apps"][a] != after["apps"][a] for a in common)
+        or any(pin for _, pin in after.get("apps", {}).values())
+    )
     ms = [r["ms"] for r in replies]
     kinds: dict[str, int] = {}
     for r in replies:
@@ -142,7 +151,10 @@ def main() -> None:
     print(
         "replies by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
     )
-    if not alive or ok_mutations or state_changed:
+    print(f"internal errors in the helper's log: {len(internal)}")
+    for line in internal[:5]:
+        print("  " + line)
+    if not alive or ok_mutations or state_changed or internal:
         sys.exit(1)
 
 

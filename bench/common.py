@@ -65,10 +65,14 @@ class Workspace:
                 *extra,
             ],
             cwd=REPO,
-            stderr=subprocess.DEVNULL,
+            stderr=(self.dir / "helper.log").open("ab"),
         )
         self.procs.append(proc)
         return proc
+
+    def helper_log(self) -> str:
+        path = self.dir / "helper.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def kill(self, procs: list[subprocess.Popen[bytes]]) -> None:
         for p in procs:

@@ -67,6 +67,7 @@ async def main(address: str) -> None:
         sys.stdout.write(json.dumps(out) + "\n")
         sys.stdout.flush()
     bus.disconnect()
+    await bus.wait_for_disconnect()
 
 
 if __name__ == "__main__":
