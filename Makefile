@@ -6,9 +6,10 @@ STAMP  := $(VENV)/.installed
 DESTDIR ?=
 PREFIX ?= /usr
 
-# Debian packages the tests use: a private dbus-daemon, polkitd, gcc for evdev,
-# Xvfb and trayer for the tray test, util-linux for ionice/taskset/chrt checks.
-APT_PACKAGES := dbus dbus-daemon polkitd gcc python3-dev xvfb trayer util-linux procps
+# Debian packages the tests use: a private dbus-daemon (and dbus-send), the real polkitd (and
+# pkaction), systemd-analyze to verify the unit offline, gcc for the latency probe and evdev,
+# Xvfb and trayer for the tray test, util-linux and procps for the process tools.
+APT_PACKAGES := dbus dbus-daemon dbus-bin polkitd systemd gcc python3-dev xvfb trayer util-linux procps
 
 .PHONY: run test lint bench system-deps clean install
 
