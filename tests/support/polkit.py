@@ -15,10 +15,12 @@ from tests.support.users import REPO
 POLKITD = Path("/usr/lib/polkit-1/polkitd")
 ACTIONS_DIR = Path("/usr/share/polkit-1/actions")
 POLICY = REPO / "packaging/polkit/actions/org.smoothdesk.policy"
+BUS_POLICY = REPO / "packaging/dbus/system.d/org.smoothdesk.Helper1.conf"
 
 # Modelled on /usr/share/dbus-1/system.conf and system.d/org.freedesktop.PolicyKit1.conf:
-# deny by default, replies and signals allowed, root owns polkit and the helper, polkitd (which
-# drops to the polkitd user) owns polkit, everyone may call both.
+# deny by default, replies and signals allowed, root and polkitd (which drops to the polkitd
+# user) own polkit, everyone may call it. What the helper may do comes from the project's own
+# packaging/dbus/system.d policy, included as a distribution would install it.
 CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -40,16 +42,15 @@ CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configurat
     <allow send_destination="org.freedesktop.DBus"
            send_interface="org.freedesktop.DBus.Introspectable"/>
     <allow send_destination="org.freedesktop.PolicyKit1"/>
-    <allow send_destination="org.smoothdesk.Helper1"/>
   </policy>
   <policy user="root">
     <allow own="org.freedesktop.PolicyKit1"/>
-    <allow own="org.smoothdesk.Helper1"/>
   </policy>
   <policy user="polkitd">
     <allow own="org.freedesktop.PolicyKit1"/>
     <allow send_interface="org.freedesktop.PolicyKit1.AuthenticationAgent"/>
   </policy>
+  <includedir>{policy_dir}</includedir>
 </busconfig>
 """
 
@@ -72,7 +73,10 @@ def system_bus() -> Iterator[str]:
         tmp.chmod(0o755)  # polkitd (uid polkitd) and nobody must reach the socket
         socket = tmp / "bus"
         config = tmp / "bus.conf"
-        config.write_text(CONFIG.format(socket=socket), encoding="utf-8")
+        policy_dir = tmp / "system.d"
+        policy_dir.mkdir()
+        shutil.copy(BUS_POLICY, policy_dir)
+        config.write_text(CONFIG.format(socket=socket, policy_dir=policy_dir), encoding="utf-8")
         with (tmp / "dbus.log").open("wb") as log:
             proc = subprocess.Popen(
                 ["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"],
