@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
 from smoothdesk.dbus import errors
 
 _DBUS = "org.freedesktop.DBus"
+
+
+def on_name_lost(bus: MessageBus, forget: Callable[[str], object]) -> None:
+    """Call `forget(name)` whenever a connection leaves the bus (its unique name is gone)."""
+
+    def handler(msg: Message) -> None:
+        if (
+            msg.message_type == MessageType.SIGNAL
+            and msg.member == "NameOwnerChanged"
+            and len(msg.body) == 3
+            and not msg.body[2]
+        ):
+            forget(msg.body[0])
+
+    bus.add_message_handler(handler)
+    rule = (
+        "type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',"
+        "interface='org.freedesktop.DBus'"
+    )
+    bus.send(
+        Message(
+            destination=_DBUS,
+            path="/org/freedesktop/DBus",
+            interface=_DBUS,
+            member="AddMatch",
+            signature="s",
+            body=[rule],
+        )
+    )
 
 
 class CallerIdentity:
@@ -17,30 +48,7 @@ class CallerIdentity:
 
     def start(self) -> None:
         """Forget a name's uid when it leaves: names are never reused, the cache must stay small."""
-        self.bus.add_message_handler(self._on_signal)
-        rule = (
-            "type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',"
-            "interface='org.freedesktop.DBus'"
-        )
-        self.bus.send(
-            Message(
-                destination=_DBUS,
-                path="/org/freedesktop/DBus",
-                interface=_DBUS,
-                member="AddMatch",
-                signature="s",
-                body=[rule],
-            )
-        )
-
-    def _on_signal(self, msg: Message) -> None:
-        if (
-            msg.message_type == MessageType.SIGNAL
-            and msg.member == "NameOwnerChanged"
-            and len(msg.body) == 3
-            and not msg.body[2]
-        ):
-            self._uids.pop(msg.body[0], None)
+        on_name_lost(self.bus, lambda name: self._uids.pop(name, None))
 
     async def uid_of(self, sender: str) -> int:
         if not sender:

@@ -12,6 +12,7 @@ from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
 from smoothdesk.dbus import errors
+from smoothdesk.dbus.identity import on_name_lost
 
 log = logging.getLogger(__name__)
 
@@ -68,30 +69,7 @@ class PolkitAuthorizer:
 
     def start(self) -> None:
         """Forget a bus name's answers when it leaves the bus."""
-        self.bus.add_message_handler(self._on_signal)
-        rule = (
-            "type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',"
-            "interface='org.freedesktop.DBus'"
-        )
-        self.bus.send(
-            Message(
-                destination="org.freedesktop.DBus",
-                path="/org/freedesktop/DBus",
-                interface="org.freedesktop.DBus",
-                member="AddMatch",
-                signature="s",
-                body=[rule],
-            )
-        )
-
-    def _on_signal(self, msg: Message) -> None:
-        if (
-            msg.message_type == MessageType.SIGNAL
-            and msg.member == "NameOwnerChanged"
-            and len(msg.body) == 3
-            and not msg.body[2]
-        ):
-            self.forget(msg.body[0])
+        on_name_lost(self.bus, self.forget)
 
     def forget(self, name: str) -> None:
         for key in [k for k in self._cache if k[0] == name]:

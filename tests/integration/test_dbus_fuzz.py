@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +49,6 @@ def canary_demoted(address: str) -> bool:
         return any(a["name"] == "cc1plus" and a["class"] == "background" for a in ctl(address, "apps"))
     except subprocess.CalledProcessError:
         return False
-
-
-@pytest.fixture
-def shared_tmp() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="sd-fuzz-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_fuzz_every_method_as_nobody(bus_address: str, shared_tmp: Path) -> None:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,15 +13,6 @@ from tests.support.procs import named_binary, sched_state, spawn_hog, stop, wait
 from tests.support.users import NOBODY, drop_to_nobody, unprivileged_python
 
 pytestmark = pytest.mark.root
-
-
-@pytest.fixture
-def shared_tmp() -> Iterator[Path]:
-    """pytest's tmp_path lives under a root-only directory; nobody needs to reach this one."""
-    path = Path(tempfile.mkdtemp(prefix="sd-user-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_user_mode_touches_only_own_processes(bus_address: str, shared_tmp: Path) -> None:
