@@ -7,7 +7,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from smoothdesk.cli.errors import CliError
 from smoothdesk.cli.format import human_bytes, human_seconds, parse_duration, table
 from smoothdesk.dbus.client import HelperClient
 
@@ -118,7 +117,3 @@ async def cmd_reload(c: HelperClient, args: Any, emit: Callable[[Any, str], None
     messages = await c.reload_rules()
     emit({"diagnostics": messages}, "\n".join(messages) or "reloaded; no problems")
     return 0
-
-
-def not_running_hint(exc: Exception) -> CliError:
-    return CliError(str(exc))

@@ -20,6 +20,7 @@ import pytest
 from smoothdesk.config.loader import apply_file
 from smoothdesk.config.schema import OPTIONS, defaults
 from smoothdesk.dbus.names import BUS_NAME, INTERFACE, OBJECT_PATH
+from tests.support.bus import system_bus_config
 from tests.support.users import REPO, drop_to_nobody, unprivileged_python
 
 PKG = REPO / "packaging"
@@ -290,33 +291,6 @@ def test_vendor_config_uncommented_is_accepted_by_the_loader(tmp_path: Path) -> 
 
 # ---------------------------------------------------------------------------------------- D-Bus
 
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <servicedir>{services}</servicedir>
-  <!-- The default policy of Debian's /usr/share/dbus-1/system.conf. -->
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <includedir>{policies}</includedir>
-</busconfig>
-"""
-
 # Owns the name (or tries to) and serves one method on our interface and one on another.
 OWNER = """
 import asyncio, sys
@@ -387,9 +361,7 @@ class PolicyBus:
         self.stderr = ""
         self.socket = self.dir / "bus"
         config = self.dir / "bus.conf"
-        config.write_text(
-            BUS_CONFIG.format(socket=self.socket, services=services, policies=policies), encoding="utf-8"
-        )
+        config.write_text(system_bus_config(self.socket, policies, services=services), encoding="utf-8")
         daemon = shutil.which("dbus-daemon")
         if daemon is None:
             raise RuntimeError("dbus-daemon is not installed (make test installs it with apt)")

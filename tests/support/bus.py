@@ -26,6 +26,38 @@ CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configurat
 """
 
 
+# The default policy of Debian's /usr/share/dbus-1/system.conf: deny owning and calling, allow
+# replies, signals and the bus daemon itself. Services open themselves up in system.d files.
+SYSTEM_DEFAULT_POLICY = """  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+"""
+
+
+def system_bus_config(socket: Path, policies: Path, *, services: Path | None = None, extra: str = "") -> str:
+    """A system-like bus config: Debian's default policy, `extra` policies, then `policies`/*.conf."""
+    servicedir = f"  <servicedir>{services}</servicedir>\n" if services is not None else ""
+    return (
+        '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"\n'
+        ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
+        "<busconfig>\n  <type>system</type>\n"
+        f"  <listen>unix:path={socket}</listen>\n  <auth>EXTERNAL</auth>\n{servicedir}"
+        f"{SYSTEM_DEFAULT_POLICY}{extra}  <includedir>{policies}</includedir>\n</busconfig>\n"
+    )
+
+
 @contextmanager
 def private_bus() -> Iterator[str]:
     """Yield the address of a fresh dbus-daemon that any local uid may connect to."""

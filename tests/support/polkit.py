@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from tests.support.bus import system_bus_config
 from tests.support.users import REPO
 
 POLKITD = Path("/usr/lib/polkit-1/polkitd")
@@ -17,30 +18,10 @@ ACTIONS_DIR = Path("/usr/share/polkit-1/actions")
 POLICY = REPO / "packaging/polkit/actions/org.smoothdesk.policy"
 BUS_POLICY = REPO / "packaging/dbus/system.d/org.smoothdesk.Helper1.conf"
 
-# Modelled on /usr/share/dbus-1/system.conf and system.d/org.freedesktop.PolicyKit1.conf:
-# deny by default, replies and signals allowed, root and polkitd (which drops to the polkitd
-# user) own polkit, everyone may call it. What the helper may do comes from the project's own
-# packaging/dbus/system.d policy, included as a distribution would install it.
-CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
+# polkitd's own policy (after system.d/org.freedesktop.PolicyKit1.conf): root and the polkitd user
+# (it drops to it) own the name, everyone may call it. What the helper may do comes from the
+# project's own packaging/dbus/system.d policy, included as a distribution would install it.
+POLKIT_POLICY = """  <policy context="default">
     <allow send_destination="org.freedesktop.PolicyKit1"/>
   </policy>
   <policy user="root">
@@ -50,8 +31,6 @@ CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configurat
     <allow own="org.freedesktop.PolicyKit1"/>
     <allow send_interface="org.freedesktop.PolicyKit1.AuthenticationAgent"/>
   </policy>
-  <includedir>{policy_dir}</includedir>
-</busconfig>
 """
 
 
@@ -76,7 +55,7 @@ def system_bus() -> Iterator[str]:
         policy_dir = tmp / "system.d"
         policy_dir.mkdir()
         shutil.copy(BUS_POLICY, policy_dir)
-        config.write_text(CONFIG.format(socket=socket, policy_dir=policy_dir), encoding="utf-8")
+        config.write_text(system_bus_config(socket, policy_dir, extra=POLKIT_POLICY), encoding="utf-8")
         with (tmp / "dbus.log").open("wb") as log:
             proc = subprocess.Popen(
                 ["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"],
