@@ -56,13 +56,14 @@ def sched_state(pid: int) -> dict[str, object]:
         _, controllers, path = line.split(":", 2)
         if "cpu" in controllers.split(","):
             cgroup = path
-    autogroup = Path(f"/proc/{pid}/autogroup").read_text().split()[-1]
+    # Empty when the kernel has autogroup off (sched_autogroup_enabled=0), as on some CI hosts.
+    autogroup = Path(f"/proc/{pid}/autogroup").read_text().split()
     return {
         "nice": int(fields[16]),
         "policy": int(fields[38]),
         "ioprio": ioprio,
         "cgroup": cgroup,
-        "autogroup_nice": int(autogroup),
+        "autogroup_nice": int(autogroup[-1]) if autogroup else None,
     }
 
 
