@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	  { echo "error: Python >= 3.11 is needed ($(PYTHON) is older)"; exit 1; }
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed: install python3-venv"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,gui,ml]'
 	@touch $(STAMP)
 
 system-deps:

@@ -1,0 +1,1 @@
+"""ML features: one function used by both the helper and the trainer."""

@@ -1,0 +1,1 @@
+"""The ONNX attention ranker the helper runs with onnxruntime."""

@@ -1,0 +1,1 @@
+"""Telemetry: the snapshot log, responsiveness figures, SLOs, alerts, reports and the exporter."""
