@@ -8,8 +8,15 @@ PREFIX ?= /usr
 
 # Debian packages the tests use: a private dbus-daemon (and dbus-send), the real polkitd (and
 # pkaction), systemd-analyze to verify the unit offline, gcc for the latency probe and evdev,
-# Xvfb and trayer for the tray test, util-linux and procps for the process tools.
-APT_PACKAGES := dbus dbus-daemon dbus-bin polkitd systemd gcc python3-dev xvfb trayer util-linux procps
+# util-linux and procps for the process tools.
+APT_PACKAGES := dbus dbus-daemon dbus-bin polkitd systemd gcc python3-dev util-linux procps
+# The desktop tests: Xvfb with openbox (an EWMH window manager) and trayer (a tray host), xdotool to
+# switch focus, x11-apps for real client windows, a real PulseAudio with its tools, and what Qt's
+# xcb platform plugin loads (PySide6's wheel does not carry them), plus a font to draw text with.
+APT_DESKTOP := xvfb openbox trayer xdotool x11-utils x11-apps pulseaudio pulseaudio-utils \
+  libegl1 libgl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libx11-xcb1 libxkbcommon-x11-0 \
+  libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 \
+  libxcb-shape0 libxcb-xkb1 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 fonts-dejavu-core
 
 .PHONY: run test lint bench system-deps clean install
 
@@ -22,7 +29,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 system-deps:
-	@./scripts/apt-deps.sh $(APT_PACKAGES)
+	@./scripts/apt-deps.sh $(APT_PACKAGES) $(APT_DESKTOP)
 
 run: $(STAMP)
 	@./scripts/apt-deps.sh dbus-daemon
