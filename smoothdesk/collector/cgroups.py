@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from smoothdesk.collector.fileio import read_text_quiet
+from smoothdesk.collector.system import parse_psi
+from smoothdesk.core.snapshot import PsiFigures
+
 CgroupMode = Literal["v1", "v2", "hybrid", "none"]
 
 _UNIT_SUFFIXES = (".scope", ".service")
@@ -103,6 +107,29 @@ def controllers(sys_root: Path = Path("/sys")) -> Controllers:
         for name in _v1_hierarchies(base):
             v1.update(c for c in name.split(",") if c)
     return Controllers(tuple(sorted(v1)), v2)
+
+
+def read_group_pressure(group_dir: Path, resource: str = "cpu") -> dict[str, PsiFigures] | None:
+    """A cgroup v2 group's own `<resource>.pressure` ("cpu.some", "cpu.full", ...).
+
+    None (not zeros) when the file is absent: cgroup v1, PSI off, or the group is gone.
+    """
+    text = read_text_quiet(f"{group_dir}/{resource}.pressure")
+    return None if text is None else parse_psi(resource, text)
+
+
+def group_pressure(
+    cgroup_path: str, resource: str = "cpu", sys_root: Path = Path("/sys")
+) -> dict[str, PsiFigures] | None:
+    """The pressure of the group at `cgroup_path` (as /proc/PID/cgroup's "0::" line names it).
+
+    For the focused group: pass its leader's ProcessRecord.cgroup. None where this machine has
+    no unified hierarchy or the group has no such file (see read_group_pressure).
+    """
+    mount = unified_mount(sys_root)
+    if mount is None or not cgroup_path.startswith("/") or "/../" in f"{cgroup_path}/":
+        return None
+    return read_group_pressure(mount / cgroup_path.lstrip("/"), resource)
 
 
 def _v1_hierarchies(base: Path) -> list[str]:
