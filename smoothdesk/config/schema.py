@@ -93,6 +93,82 @@ OPTIONS: tuple[Option, ...] = (
         True,
         "Lower a session's autogroup nice when every process in it is demoted.",
     ),
+    Option(
+        "memory",
+        "protect",
+        bool,
+        True,
+        "Under memory pressure, protect the focused application (and critical ones) from the OOM "
+        "killer and from reclaim, and name the largest background memory user in an alert.",
+    ),
+    Option(
+        "memory",
+        "psi_some_threshold",
+        float,
+        10.0,
+        "Memory PSI \"some\" avg10 (percent) at which protection starts; it ends after 30 s "
+        "below half of this.",
+        1.0,
+        100.0,
+    ),
+    Option(
+        "memory",
+        "oom_score_adj",
+        int,
+        -500,
+        "oom_score_adj for protected processes (only ever lowered). -500 makes the kernel pick "
+        "them only when they hold about half of memory more than the next candidate, so a leaking "
+        "focused app can still be killed; -1000 (never kill) is not allowed. Where lowering is "
+        "refused (no CAP_SYS_RESOURCE), the largest background groups get the opposite value.",
+        -999.0,
+        0.0,
+    ),
+    Option(
+        "memory",
+        "memory_low",
+        int,
+        256,
+        "MemoryLow= in MiB for the focused application's systemd unit while protected "
+        "(cgroup v2 with systemd only; 0 turns it off).",
+        0.0,
+        1048576.0,
+    ),
+    Option(
+        "memory",
+        "kill",
+        bool,
+        False,
+        "Explicit opt-in: SIGKILL the largest eligible background group when memory PSI \"full\" "
+        "stays above kill_psi_full_threshold for kill_after seconds. Never the focused, critical, "
+        "interactive or user-tuned groups.",
+    ),
+    Option(
+        "memory",
+        "kill_psi_full_threshold",
+        float,
+        60.0,
+        "Memory PSI \"full\" avg10 (percent) that must hold for kill_after seconds before a kill "
+        "(the systemd-oomd default limit).",
+        1.0,
+        100.0,
+    ),
+    Option(
+        "memory",
+        "kill_after",
+        float,
+        30.0,
+        "Seconds memory PSI \"full\" must stay above its threshold before a kill (systemd-oomd's "
+        "default duration).",
+        1.0,
+        3600.0,
+    ),
+    Option(
+        "gpu",
+        "enabled",
+        bool,
+        True,
+        "Read GPU use (DRM fdinfo, amdgpu sysfs, NVML when nvidia-ml-py is installed).",
+    ),
 )
 
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(o.section for o in OPTIONS))
