@@ -169,6 +169,74 @@ OPTIONS: tuple[Option, ...] = (
         True,
         "Read GPU use (DRM fdinfo, amdgpu sysfs, NVML when nvidia-ml-py is installed).",
     ),
+    Option("store", "enabled", bool, True, "Keep the snapshot log (SQLite) of metrics, groups and decisions."),
+    Option(
+        "store",
+        "path",
+        str,
+        "",
+        "Snapshot log file; empty means snapshots.sqlite in the helper's state directory.",
+    ),
+    Option(
+        "store", "max_age_days", float, 7.0, "Drop snapshot log rows older than this many days.", 0.01, 3650.0
+    ),
+    Option(
+        "store",
+        "max_mb",
+        int,
+        256,
+        "Keep the snapshot log file under this many MiB by dropping the oldest ticks.",
+        1,
+        1048576,
+    ),
+    Option(
+        "store",
+        "hash_cmdlines",
+        bool,
+        False,
+        "Store a salted SHA-256 of each command line instead of the command line itself.",
+    ),
+    Option(
+        "store",
+        "processes_per_tick",
+        int,
+        20,
+        "Processes logged per tick: this many of the busiest, plus every one whose group is not "
+        "in class normal.",
+        0,
+        10000,
+    ),
+    Option(
+        "exporter",
+        "enabled",
+        bool,
+        False,
+        "Serve smoothdesk_* metrics for Prometheus over HTTP at /metrics.",
+    ),
+    Option(
+        "exporter",
+        "address",
+        str,
+        "127.0.0.1",
+        "Address the exporter listens on; anything but loopback also needs exporter.allow_remote.",
+    ),
+    Option("exporter", "port", int, 9477, "TCP port of the exporter.", 1, 65535),
+    Option(
+        "exporter",
+        "allow_remote",
+        bool,
+        False,
+        "Allow exporter.address to be a non-loopback address (the metrics name your applications).",
+    ),
+    Option(
+        "exporter",
+        "top_apps",
+        int,
+        10,
+        "Applications given their own label in per-app metrics; the rest are summed as \"other\".",
+        0,
+        100,
+    ),
 )
 
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(o.section for o in OPTIONS))
