@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from smoothdesk.config.errors import ConfigError
-from smoothdesk.config.schema import OPTIONS, Option, Settings, defaults
+from smoothdesk.config.schema import OPTIONS, TABLE_ARRAYS, Option, Settings, defaults
 
 _BY_KEY = {(o.section, o.key): o for o in OPTIONS}
 
@@ -54,6 +54,60 @@ def _coerce(opt: Option, value: Any) -> Any:
     return value
 
 
+def _array_line(text: str, section: str, index: int, key: str | None) -> int | None:
+    """Line of `key` in the index-th [[section]] table (its header line when key is None or absent)."""
+    seen, header = -1, None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line.startswith("["):
+            if seen == index:
+                break
+            if re.match(rf"^\[\[\s*{re.escape(section)}\s*\]\]", line):
+                seen += 1
+                header = number if seen == index else None
+        elif header is not None and key is not None and re.match(rf"^{re.escape(key)}\s*=", line):
+            return number
+    return header
+
+
+def _apply_array(settings: Settings, path: Path, text: str, section: str, entries: Any) -> None:
+    """[[section]] tables, each checked field by field and as a whole; they replace earlier layers."""
+    target, fields, check = TABLE_ARRAYS[section]
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(
+            path, f"write each {section} as a [[{section}]] table", _line_of(text, section, None)
+        )
+    known = {f.key: f for f in fields}
+    out: list[dict[str, Any]] = []
+    for index, entry in enumerate(entries):
+        label = f"[[{section}]] {entry.get(fields[0].key, f'#{index + 1}')!r}"
+        for key in entry:
+            if key not in known:
+                raise ConfigError(
+                    path, f"{label}: unknown key {key!r}", _array_line(text, section, index, key)
+                )
+        value: dict[str, Any] = {}
+        for f in fields:
+            where = _array_line(text, section, index, f.key)
+            if f.key not in entry and f.default is None:
+                raise ConfigError(path, f"{label}: {f.key} is required", where)
+            try:
+                value[f.key] = _coerce(f, entry[f.key]) if f.key in entry else f.default
+            except ValueError as exc:
+                raise ConfigError(path, f"{label}: {f.key}: {exc}", where) from None
+        problem = check(value)
+        if problem is not None:
+            where = _array_line(text, section, index, problem[0])
+            raise ConfigError(path, f"{label}: {problem[0]}: {problem[1]}", where)
+        if any(other[fields[0].key] == value[fields[0].key] for other in out):
+            where = _array_line(text, section, index, fields[0].key)
+            raise ConfigError(path, f"{label}: a second {section} with this {fields[0].key}", where)
+        value["source"] = f"{path}:{_array_line(text, section, index, None)}"
+        out.append(value)
+    settings.values[section][target] = out
+    settings.origins[f"{section}.{target}"] = str(path)
+
+
 def apply_file(settings: Settings, path: Path) -> None:
     """Merge one TOML file into settings; raise ConfigError naming file and line."""
     try:
@@ -68,6 +122,9 @@ def apply_file(settings: Settings, path: Path) -> None:
         match = re.search(r"line (\d+)", str(exc))
         raise ConfigError(path, str(exc), int(match.group(1)) if match else None) from exc
     for section, table in data.items():
+        if section in TABLE_ARRAYS:
+            _apply_array(settings, path, text, section, table)
+            continue
         if not isinstance(table, dict):
             raise ConfigError(path, f"{section!r} must be a table", _line_of(text, section, None))
         for key, value in table.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +20,100 @@ class Option:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] = ()
+
+
+# The per-tick figures the helper hands to SLOs and alerts (names in telemetry samples): percent
+# as the kernel gives PSI, milliseconds for latency, counts per tick for xruns.
+SAMPLE_METRICS: tuple[str, ...] = (
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "latency_max_ms",
+    "latency_missed",
+    "psi_cpu_some_avg10",
+    "psi_memory_some_avg10",
+    "psi_memory_full_avg10",
+    "psi_io_some_avg10",
+    "psi_io_full_avg10",
+    "cpu_busy_percent",
+    "memory_available_percent",
+    "swap_used_percent",
+    "audio_xruns",
+    "score",
+)
+
+# Alert thresholds: (key, what is measured, warning, critical). memory_available alerts when it
+# falls below its thresholds, the others when they rise above.
+ALERT_THRESHOLDS: tuple[tuple[str, str, float, float], ...] = (
+    ("cpu_busy", "CPU busy, percent of all cores", 90.0, 98.0),
+    ("memory_available", "memory available, percent of RAM (alerts when below)", 10.0, 5.0),
+    ("swap_used", "swap used, percent of swap", 50.0, 80.0),
+    ("psi_cpu", "CPU pressure, PSI some avg10 percent", 40.0, 70.0),
+    ("psi_memory", "memory pressure, PSI some avg10 percent", 10.0, 30.0),
+    ("psi_io", "IO pressure, PSI full avg10 percent", 20.0, 50.0),
+    ("latency_p99", "scheduling latency, the probe's p99 in ms", 10.0, 50.0),
+    ("disk_used", "disk used, percent of each real filesystem", 90.0, 97.0),
+)
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as 90s, 5m, 1h or 7d."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd])", text.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"{text!r} is not a duration like 30s, 5m, 1h or 7d")
+    return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+# One [[slo]] table. A window is good when the metric's aggregate over the samples in it (worst:
+# the largest for < and <=, the smallest for > and >=; or mean) satisfies `op threshold`.
+SLO_FIELDS: tuple[Option, ...] = (
+    Option("slo", "name", str, None, "Unique name of the objective."),
+    Option("slo", "metric", str, None, "Per-tick figure it watches.", choices=SAMPLE_METRICS),
+    Option("slo", "op", str, None, "Comparison a good value passes.", choices=("<", "<=", ">", ">=", "==")),
+    Option("slo", "threshold", float, None, "Value compared against, in the metric's units."),
+    Option("slo", "objective", float, 0.99, "Share of windows that must be good.", 0.5, 0.99999),
+    Option("slo", "window", str, "1m", "Length of one good-or-bad window, e.g. 1m."),
+    Option("slo", "budget_period", str, "24h", "Rolling period of the error budget, e.g. 24h."),
+    Option(
+        "slo", "aggregate", str, "worst", "How a window's samples are combined.", choices=("worst", "mean")
+    ),
+)
+
+
+def check_slo(entry: dict[str, Any]) -> tuple[str, str] | None:
+    """(key, problem) for an [[slo]] table whose fields are each valid but do not fit together."""
+    try:
+        window = parse_duration(entry["window"])
+    except ValueError as exc:
+        return "window", str(exc)
+    try:
+        period = parse_duration(entry["budget_period"])
+    except ValueError as exc:
+        return "budget_period", str(exc)
+    if period < 10 * window or period % window:
+        return "budget_period", f"must be a whole number of windows, at least 10 ({entry['window']})"
+    return None
+
+
+def _slo(name: str, metric: str, op: str, threshold: float, objective: float) -> dict[str, Any]:
+    return {
+        "name": name,
+        "metric": metric,
+        "op": op,
+        "threshold": threshold,
+        "objective": objective,
+        "window": "1m",
+        "budget_period": "24h",
+        "aggregate": "worst",
+        "source": "default",
+    }
+
+
+SLO_DEFAULTS: list[dict[str, Any]] = [
+    _slo("sched-p99", "latency_p99_ms", "<", 4.0, 0.99),
+    _slo("no-xruns", "audio_xruns", "==", 0.0, 0.995),
+    _slo("cpu-psi", "psi_cpu_some_avg10", "<", 20.0, 0.99),
+]
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -237,9 +333,68 @@ OPTIONS: tuple[Option, ...] = (
         0,
         100,
     ),
+    Option("probe", "enabled", bool, True, "Measure scheduling latency with a small sampler process."),
+    Option(
+        "probe",
+        "interval_ms",
+        float,
+        2.0,
+        "Milliseconds between the probe's wake-up deadlines (each wake-up costs a few microseconds).",
+        0.5,
+        100.0,
+    ),
+    *(
+        Option("alerts", f"{key}_{level}", float, value, f"{level.capitalize()} threshold: {what}.", 0.0)
+        for key, what, warning, critical in ALERT_THRESHOLDS
+        for level, value in (("warning", warning), ("critical", critical))
+    ),
+    Option(
+        "alerts",
+        "raise_after",
+        float,
+        5.0,
+        "Seconds a value must stay past a threshold before its alert is raised or escalated.",
+        0.0,
+        3600.0,
+    ),
+    Option(
+        "alerts",
+        "clear_after",
+        float,
+        30.0,
+        "Seconds a value must stay back past the clear margin before its alert is resolved.",
+        0.0,
+        3600.0,
+    ),
+    Option(
+        "alerts",
+        "clear_margin",
+        float,
+        10.0,
+        "Hysteresis, percent of the threshold: a 30 % warning clears only below 27 %.",
+        0.0,
+        90.0,
+    ),
+    Option(
+        "slo",
+        "objectives",
+        list,
+        SLO_DEFAULTS,
+        "Service level objectives, one [[slo]] table each (keys: see SLO_FIELDS); a file that "
+        "has [[slo]] tables replaces the whole list.",
+    ),
 )
 
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(o.section for o in OPTIONS))
+
+
+
+# Sections given as TOML arrays of tables: section -> (key in values[section], fields, whole-entry
+# check). Each entry keeps "source" (file:line of its header); its first field names it, uniquely.
+EntryCheck = Callable[[dict[str, Any]], tuple[str, str] | None]
+TABLE_ARRAYS: dict[str, tuple[str, tuple[Option, ...], EntryCheck]] = {
+    "slo": ("objectives", SLO_FIELDS, check_slo),
+}
 
 
 @dataclass(frozen=True, slots=True)
