@@ -1,1 +1,113 @@
-"""The ONNX attention ranker the helper runs with onnxruntime."""
+"""The ONNX attention ranker the helper runs with onnxruntime (never CatBoost).
+
+The helper hands it each tick's observations (`observe_tick`); the policy engine then asks
+`score` for the groups it is unsure about and gets the model's probabilities for those. Its say
+is bounded by the engine (policy.engine, stage 6): guardrails, pins, hints and rules come first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from smoothdesk.core import AppGroup, Hints, Snapshot
+from smoothdesk.core.observation import GroupObservation
+from smoothdesk.ml.errors import MLError
+from smoothdesk.ml.features import FEATURES, FEATURES_HASH, FEATURES_VERSION, matrix
+
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "resources" / "model"
+MODEL_NAME, META_NAME = "attention.onnx", "attention.json"
+# Scores of an older tick are stale: the helper stopped feeding rows, so say nothing.
+MAX_AGE_S = 30.0
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The model's metadata, checked against this build's features; MLError names the file."""
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise MLError(f"{path}: cannot read the model metadata: {exc}") from None
+    if not isinstance(meta, dict):
+        raise MLError(f"{path}: model metadata must be a JSON object")
+    if meta.get("features") != list(FEATURES) or meta.get("features_version") != FEATURES_VERSION:
+        raise MLError(
+            f"{path}: the model was trained on other features (version {meta.get('features_version')!r}, "
+            f"{len(meta.get('features') or [])} features) than this SmoothDesk computes (version "
+            f"{FEATURES_VERSION}, {len(FEATURES)} features, hash {FEATURES_HASH}); retrain it with "
+            "smoothdesk-train"
+        )
+    if meta.get("features_hash", FEATURES_HASH) != FEATURES_HASH:
+        raise MLError(f"{path}: features_hash {meta.get('features_hash')!r} is not {FEATURES_HASH}")
+    return meta
+
+
+class OnnxRanker:
+    """A Ranker (core.ranker) backed by an exported attention model."""
+
+    def __init__(self, model_path: Path, meta_path: Path | None = None) -> None:
+        self.model_path = Path(model_path)
+        self.meta_path = meta_path or self.model_path.with_suffix(".json")
+        self.metadata = read_metadata(self.meta_path)
+        options = ort.SessionOptions()
+        # The helper's overhead is the point: one thread, no pool spinning between ticks.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self._session = ort.InferenceSession(
+                str(self.model_path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types per failure
+            raise MLError(f"{self.model_path}: onnxruntime cannot load the model: {exc}") from None
+        inputs = self._session.get_inputs()
+        if len(inputs) != 1 or inputs[0].shape[-1] not in (len(FEATURES), "N", None):
+            raise MLError(f"{self.model_path}: expected one input of {len(FEATURES)} features")
+        self._input = inputs[0].name
+        self._output = str(self.metadata.get("output", "probabilities"))
+        if self._output not in {o.name for o in self._session.get_outputs()}:
+            raise MLError(f"{self.model_path}: no output named {self._output!r}")
+        self._rows: Sequence[GroupObservation] = ()
+        self._scores: dict[str, float] | None = None
+
+    def probabilities(self, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """P(attention) for each row of a feature matrix (features.matrix)."""
+        if len(x) == 0:
+            return np.zeros(0, dtype=np.float32)
+        out = self._session.run([self._output], {self._input: x})[0]
+        if isinstance(out, list):  # a model still carrying CatBoost's ZipMap
+            return np.array([row[1] for row in out], dtype=np.float32)
+        return np.asarray(out, dtype=np.float32)[:, 1]
+
+    def score_observations(self, rows: Sequence[GroupObservation]) -> dict[str, float]:
+        """Group id -> probability that the person uses it within a minute."""
+        probs = self.probabilities(matrix(rows))
+        return {r.group_id: float(p) for r, p in zip(rows, probs, strict=True)}
+
+    def observe_tick(self, rows: Sequence[GroupObservation]) -> None:
+        """Give the ranker this tick's rows; they are scored on the first `score` call."""
+        self._rows, self._scores = rows, None
+
+    def score(
+        self, groups: Sequence[AppGroup], snapshot: Snapshot, hints: Hints, now: float
+    ) -> Mapping[str, float]:
+        """Probabilities for the requested groups found in the last rows given; others neutral."""
+        if not self._rows or snapshot.wall - self._rows[0].ts > MAX_AGE_S:
+            return {}
+        if self._scores is None:
+            self._scores = self.score_observations(self._rows)
+        scores = self._scores
+        return {g.id: scores[g.id] for g in groups if g.id in scores}
+
+
+def load_default() -> OnnxRanker:
+    """The model shipped in resources/model/ (see docs/ml.md for where it comes from)."""
+    path = DEFAULT_DIR / MODEL_NAME
+    if not path.is_file():
+        raise MLError(f"{path}: the default attention model is not installed")
+    return OnnxRanker(path, DEFAULT_DIR / META_NAME)
