@@ -83,6 +83,12 @@ class HelperConnection(QObject):
         self._thread = None
         self._connected = False
 
+    def switch_bus(self, bus: str) -> None:
+        """Follow the helper on another bus (after starting one in user mode on the session bus)."""
+        self.stop()
+        self.bus_spec = bus
+        self.start()
+
     def call(
         self,
         method: str,
