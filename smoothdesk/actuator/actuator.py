@@ -14,16 +14,16 @@ from pathlib import Path
 from smoothdesk.actuator import autogroups as ag
 from smoothdesk.actuator.cgroups import CgroupBackend
 from smoothdesk.actuator.journal import (
-    AutogroupEntry,
     CgroupEntry,
     Journal,
     JournalData,
     ProcEntry,
 )
 from smoothdesk.actuator.levers import DEFAULT_LEVERS, NO_LEVERS, LeverSet, user_mode_levers
+from smoothdesk.actuator.memory import MemoryLevers, MemoryOrders, MemoryReport
 from smoothdesk.actuator.report import ApplyReport
 from smoothdesk.actuator.restore import Restorer
-from smoothdesk.actuator.syscalls import list_tids, read_autogroup, read_start_time
+from smoothdesk.actuator.syscalls import list_tids, read_start_time
 from smoothdesk.actuator.tally import Tally
 from smoothdesk.actuator.threads import ThreadChange, execute, plan_threads
 from smoothdesk.core import AppGroup, Decision, PriorityClass, ProcessRecord, ProcKey
@@ -86,6 +86,7 @@ class Actuator:
         self._ag_done: dict[int, int] = {}
         self._lock = threading.Lock()
         self._restorer = Restorer(proc_root, cgroup_backend)
+        self._memory = MemoryLevers(proc_root, cgroup_backend, self._eligible)
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -112,7 +113,8 @@ class Actuator:
             cg_plans, cg_back = self._plan_cgroups(wanted, processes, data, tally)
             lv = {pid: levers for pid, (_, levers) in wanted.items()}
             ag_plans, ag_back = ag.plan_autogroups(lv, processes, data.autogroups, self.proc_root)
-            ag_plans = [p for p in ag_plans if self._plan_autogroup(p, data, tally)]
+            ag_plans = [p for p in ag_plans if ag.claim(p, data.autogroups, self._ag_done, tally)]
+            self._dirty = self._dirty or bool(ag_plans)
             gone = [k for k in data.procs if k.pid not in wanted or processes[k.pid].key != k]
             self._commit(data)
             self._run(proc_plans, cg_plans, ag_plans, data, tally)
@@ -155,6 +157,20 @@ class Actuator:
             self._run([plan] if plan else [], cg_plans, [], data, tally)
             return tally.done()
 
+    def apply_memory(
+        self, plan: MemoryOrders, processes: Mapping[int, ProcessRecord], *, allow_kill: bool = False
+    ) -> MemoryReport:
+        """Memory protection per the plan (see actuator.memory); inactive gives it all back.
+
+        A kill happens only when the plan names one *and* `allow_kill` is True (memory.kill).
+        """
+        with self._lock:
+            data = copy.deepcopy(self._data) if self.dry_run else self._data
+            commit = (lambda: None) if self.dry_run else self._save
+            return self._memory.apply(
+                plan, processes, data, Tally(self.dry_run), commit, allow_kill=allow_kill
+            )
+
     def managed_keys(self) -> frozenset[ProcKey]:
         """Processes we have changed and not yet given back."""
         with self._lock:
@@ -182,6 +198,8 @@ class Actuator:
                 self._ag_done,
                 scan=True,
             )
+            self._memory.restore_oom(data, list(data.oom), tally)
+            self._memory.restore_units(data, list(data.units), tally)
             report = tally.done()
             if self.dry_run:
                 return report
@@ -344,22 +362,6 @@ class Actuator:
         per_process = self.backend is not None and self.backend.per_process
         return f"proc:{rec.key}" if per_process else target
 
-    def _plan_autogroup(self, plan: ag.AutogroupPlan, data: JournalData, tally: Tally) -> bool:
-        subject = f"autogroup:{plan.agid}"
-        if self._ag_done.get(plan.agid) == plan.target and plan.agid in data.autogroups:
-            tally.mark(subject, "skipped")
-            return False
-        if plan.agid not in data.autogroups:
-            if plan.target == plan.original:
-                tally.mark(subject, "skipped")
-                return False
-            data.autogroups[plan.agid] = AutogroupEntry(
-                plan.agid, plan.original, plan.target, plan.member.key
-            )
-        data.autogroups[plan.agid].set = plan.target
-        self._dirty = True
-        return True
-
     # ---- execution --------------------------------------------------------------------------
 
     def _commit(self, data: JournalData) -> None:
@@ -408,31 +410,7 @@ class Actuator:
                 tally.error(subject, exc)
             self._cg_done[c.target] = c.klass.value
         for a in autogroups:
-            self._run_autogroup(a, tally)
-
-    def _run_autogroup(self, plan: ag.AutogroupPlan, tally: Tally) -> None:
-        subject = f"autogroup:{plan.agid}"
-        if self.dry_run:
-            tally.action(
-                f"autogroup {plan.agid} (via pid {plan.member.pid}): nice {plan.current} -> {plan.target}"
-            )
-            tally.mark(subject, "changed")
-            return
-        try:
-            found = read_autogroup(plan.member.pid, self.proc_root)
-            if found is None or found[0] != plan.agid:
-                tally.mark(subject, "esrch")  # the member left or its pid was reused
-                return
-            if found[1] != plan.target:
-                ag.write_nice(plan.member.pid, plan.target, self.proc_root)
-                tally.mark(subject, "changed")
-            else:
-                tally.mark(subject, "skipped")
-            self._ag_done[plan.agid] = plan.target
-        except BlockingIOError:
-            tally.mark(subject, "deferred")
-        except OSError as exc:
-            tally.error(subject, exc)
+            ag.run(a, tally, self._ag_done, self.proc_root)
 
     def _forget(self, key: ProcKey) -> None:
         self._tids.pop(key, None)

@@ -18,6 +18,7 @@ from pathlib import Path
 from smoothdesk.actuator.journal import AutogroupEntry
 from smoothdesk.actuator.levers import LeverSet
 from smoothdesk.actuator.syscalls import read_autogroup, write_autogroup_nice
+from smoothdesk.actuator.tally import Tally
 from smoothdesk.core import ProcessRecord
 
 
@@ -107,3 +108,46 @@ def write_nice(pid: int, nice: int, proc_root: Path, *, retries: int = 0) -> Non
             if exc.errno != errno.EAGAIN or attempt == retries:
                 raise
             time.sleep(0.11)
+
+
+def claim(
+    plan: AutogroupPlan, journaled: dict[int, AutogroupEntry], done: Mapping[int, int], tally: Tally
+) -> bool:
+    """Journal the autogroup's original (first time) and say whether `run` has work to do."""
+    subject = f"autogroup:{plan.agid}"
+    if done.get(plan.agid) == plan.target and plan.agid in journaled:
+        tally.mark(subject, "skipped")
+        return False
+    if plan.agid not in journaled:
+        if plan.target == plan.original:
+            tally.mark(subject, "skipped")
+            return False
+        journaled[plan.agid] = AutogroupEntry(plan.agid, plan.original, plan.target, plan.member.key)
+    journaled[plan.agid].set = plan.target
+    return True
+
+
+def run(plan: AutogroupPlan, tally: Tally, done: dict[int, int], proc_root: Path) -> None:
+    """Write the planned nice through the member, if it is still in that autogroup."""
+    subject = f"autogroup:{plan.agid}"
+    if tally.dry_run:
+        tally.action(
+            f"autogroup {plan.agid} (via pid {plan.member.pid}): nice {plan.current} -> {plan.target}"
+        )
+        tally.mark(subject, "changed")
+        return
+    try:
+        found = read_autogroup(plan.member.pid, proc_root)
+        if found is None or found[0] != plan.agid:
+            tally.mark(subject, "esrch")  # the member left or its pid was reused
+            return
+        if found[1] != plan.target:
+            write_nice(plan.member.pid, plan.target, proc_root)
+            tally.mark(subject, "changed")
+        else:
+            tally.mark(subject, "skipped")
+        done[plan.agid] = plan.target
+    except BlockingIOError:
+        tally.mark(subject, "deferred")
+    except OSError as exc:
+        tally.error(subject, exc)

@@ -62,14 +62,36 @@ class CgroupEntry:
 
 
 @dataclass(slots=True)
+class OomEntry:
+    """A process's original oom_score_adj and ours; `role` is "protect" (lowered) or "expose" (raised)."""
+
+    key: ProcKey
+    orig: int
+    set: int
+    role: str
+
+
+@dataclass(slots=True)
+class UnitPropertyEntry:
+    """A systemd unit property we set at runtime (MemoryLow=), with its original value."""
+
+    unit: str
+    prop: str
+    orig: int
+    set: int
+
+
+@dataclass(slots=True)
 class JournalData:
     procs: dict[ProcKey, ProcEntry] = field(default_factory=dict)
     autogroups: dict[int, AutogroupEntry] = field(default_factory=dict)
     cgroups: dict[str, CgroupEntry] = field(default_factory=dict)
+    oom: dict[ProcKey, OomEntry] = field(default_factory=dict)
+    units: dict[str, UnitPropertyEntry] = field(default_factory=dict)
     irreversible: list[str] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not (self.procs or self.autogroups or self.cgroups)
+        return not (self.procs or self.autogroups or self.cgroups or self.oom or self.units)
 
 
 def _key(d: dict[str, Any] | None) -> ProcKey | None:
@@ -112,6 +134,10 @@ def to_json(data: JournalData) -> dict[str, Any]:
             }
             for c in data.cgroups.values()
         ],
+        "oom": [{"key": _kd(o.key), "orig": o.orig, "set": o.set, "role": o.role} for o in data.oom.values()],
+        "units": [
+            {"unit": u.unit, "prop": u.prop, "orig": u.orig, "set": u.set} for u in data.units.values()
+        ],
         "irreversible": data.irreversible,
     }
 
@@ -134,6 +160,12 @@ def from_json(obj: dict[str, Any]) -> JournalData:
         data.cgroups[target] = CgroupEntry(
             target, str(c["backend"]), str(c["klass"]), dict(c["original"]), _key(c["member"])
         )
+    for o in obj.get("oom", []):
+        key = _req_key(o["key"])
+        data.oom[key] = OomEntry(key, int(o["orig"]), int(o["set"]), str(o["role"]))
+    for u in obj.get("units", []):
+        unit = str(u["unit"])
+        data.units[unit] = UnitPropertyEntry(unit, str(u["prop"]), int(u["orig"]), int(u["set"]))
     return data
 
 

@@ -100,6 +100,27 @@ class SystemdBackend(CgroupBackend):
         props = [[name, Variant("t", value)] for name, value in values.items()]
         self._run(self._call(MANAGER_PATH, MANAGER, "SetUnitProperties", "sba(sv)", [unit, True, props]))
 
+    # ---- single unit properties (MemoryLow= for the memory levers) ------------------------------
+
+    def manages(self, unit: str) -> bool:
+        """Whether `unit` is one this backend may change (the same patterns as the CPU levers)."""
+        return any(fnmatch.fnmatchcase(unit, p) for p in self.unit_patterns)
+
+    def get_unit_property(self, unit: str, prop: str) -> int:
+        """One integer property of a loaded unit (ProcessLookupError when it is not loaded)."""
+        iface = f"{SYSTEMD}.{'Scope' if unit.endswith('.scope') else 'Service'}"
+
+        async def read() -> int:
+            (path,) = await self._call(MANAGER_PATH, MANAGER, "GetUnit", "s", [unit])
+            (value,) = await self._call(path, "org.freedesktop.DBus.Properties", "Get", "ss", [iface, prop])
+            return int(value.value)
+
+        return self._run(read())
+
+    def set_unit_properties(self, unit: str, values: Mapping[str, int]) -> None:
+        """SetUnitProperties at runtime (never persisted), as 64-bit unsigned values."""
+        self._set(unit, values)
+
     # ---- backend ----------------------------------------------------------------------------
 
     def target(self, record: ProcessRecord) -> str | None:
