@@ -37,8 +37,8 @@ def db_bytes(conn: sqlite3.Connection) -> int:
 
 def shrink(conn: sqlite3.Connection) -> int:
     """Give free pages back to the file system (auto_vacuum=INCREMENTAL); return the new size."""
-    # incremental_vacuum frees one page per step: fetchall runs it to the end.
-    conn.execute("PRAGMA incremental_vacuum").fetchall()
+    # execute() steps the pragma only once, freeing a single page; executescript runs it to the end.
+    conn.executescript("PRAGMA incremental_vacuum;")
     return db_bytes(conn)
 
 

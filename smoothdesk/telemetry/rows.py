@@ -17,8 +17,18 @@ _BOOL_FIELDS = frozenset({"has_tty", "focused", "audio"})
 
 
 def sample_row(ts: float, sample: Mapping[str, float | int]) -> tuple[Any, ...]:
-    """(ts, known columns..., extra JSON or None). `time` is dropped: `ts` is the tick's time."""
-    extra = {k: v for k, v in sample.items() if k not in SAMPLE_COLUMNS and k != "time"}
+    """(ts, known columns..., extra JSON or None). `time` is dropped: `ts` is the tick's time.
+
+    ValueError names the first metric that is not a number (SQLite would store it as text).
+    """
+    for key, value in sample.items():
+        if not isinstance(value, int | float):
+            raise ValueError(f"metric {key!r} is {type(value).__name__}, not a number")
+    extra = {
+        k: float(v) if isinstance(v, bool) else v
+        for k, v in sample.items()
+        if k not in SAMPLE_COLUMNS and k != "time"
+    }
     known = tuple(sample.get(c) for c in SAMPLE_COLUMNS)
     return (ts, *known, json.dumps(extra, separators=(",", ":")) if extra else None)
 

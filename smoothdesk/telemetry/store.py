@@ -135,7 +135,7 @@ class SnapshotStore:
                 conn.execute("ROLLBACK")
                 self._gkeys.clear()
                 self._known_procs.clear()
-                if isinstance(exc, sqlite3.Error):
+                if isinstance(exc, sqlite3.Error | ValueError):
                     raise StoreError(f"{self.path}: cannot write tick at {ts}: {exc}") from exc
                 raise
             for group_id, klass, reason in decisions:
