@@ -12,6 +12,7 @@ from smoothdesk.actuator.cgroups import (
 from smoothdesk.actuator.errors import ActuatorError
 from smoothdesk.actuator.journal import Journal, default_run_dir
 from smoothdesk.actuator.levers import DEFAULT_LEVERS, LeverSet, thread_target, user_mode_levers
+from smoothdesk.actuator.memory import MemoryOrders, MemoryReport
 from smoothdesk.actuator.report import ApplyReport
 from smoothdesk.actuator.systemd import SystemdBackend
 
@@ -26,6 +27,8 @@ __all__ = [
     "CgroupV2Backend",
     "Journal",
     "LeverSet",
+    "MemoryOrders",
+    "MemoryReport",
     "SystemdBackend",
     "default_run_dir",
     "probe_cgroup_mode",
