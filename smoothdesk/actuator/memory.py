@@ -27,6 +27,7 @@ from smoothdesk.core import ProcessRecord, ProcKey
 log = logging.getLogger(__name__)
 MEMORY_LOW = "MemoryLow"
 PROTECT, EXPOSE = "protect", "expose"
+_LEVER_NAMES = ((PROTECT, "oom_score_adj"), (EXPOSE, "raise-background"))
 
 
 class OomOrder(Protocol):
@@ -73,7 +74,7 @@ class MemoryOrders(Protocol):
 class MemoryReport:
     """What one apply_memory did. `lever` says which protection is in force:
     "oom_score_adj" (protected processes lowered), "raise-background" (lowering refused, the
-    largest background groups raised instead), or "none"."""
+    largest background groups raised instead), both joined by "+", or "none"."""
 
     lever: str = "none"
     lowered: list[ProcKey] = field(default_factory=list)
@@ -119,6 +120,10 @@ class MemoryLevers:
                 saved[0] = _signature(data)
 
         protect = self._wanted(plan.protect, processes) if plan.active else {}
+        if self.lower_refused:
+            # Below 0 was refused once and would be every tick; down to 0 stays possible (the
+            # usual floor), which still helps a process that was started with a positive value.
+            protect = {k: max(v, 0) for k, v in protect.items()}
         expose = self._wanted(plan.expose, processes) if plan.active else {}
         self._oom_phase(PROTECT, protect, data=data, tally=tally, commit=commit, report=report)
         if self.lower_refused and plan.active:
@@ -130,10 +135,9 @@ class MemoryLevers:
         self._set_units(units, data, tally, commit, report)
         if plan.active and plan.kill is not None:
             self._kill(plan.kill, processes, tally, report, allow_kill=allow_kill)
-        if any(e.role == PROTECT for e in data.oom.values()):
-            report.lever = "oom_score_adj"
-        elif any(e.role == EXPOSE for e in data.oom.values()):
-            report.lever = "raise-background"
+        roles = {e.role for e in data.oom.values()}
+        levers = [name for role, name in _LEVER_NAMES if role in roles]
+        report.lever = "+".join(levers) or "none"
         commit()
         report.counts = tally.done()
         return report

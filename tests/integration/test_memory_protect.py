@@ -126,9 +126,15 @@ def test_lowering_below_the_floor_falls_back_to_raising_background(
         assert any("CAP_SYS_RESOURCE" in n for n in report.notes)
         # next tick: no retry storm, the fallback is kept as it is
         again = act.apply_memory(plan([fg], -500, [bg]), table)
-        assert again.lever == "raise-background" and again.raised == []
+        assert again.lever == "raise-background" and again.raised == [] and again.counts.eperm == 0
+        # a protected process that started above 0 is still brought down to 0, the usual floor
+        set_adj(fg.pid, 300)
+        third = act.apply_memory(plan([fg], -500, [bg]), table)
+        assert adj(fg.pid) == 0 and third.lowered == [fg.key]
+        assert third.lever == "oom_score_adj+raise-background"
     act.restore_all()
-    assert (adj(fg.pid), adj(bg.pid)) == (0, 0)
+    assert adj(bg.pid) == 0
+    assert adj(fg.pid) == (0 if has_cap_sys_resource() else 300)  # each back to what we found
 
 
 DRIVER = """
