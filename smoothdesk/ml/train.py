@@ -65,8 +65,16 @@ def _evaluate(test: Dataset, probs: np.ndarray[Any, Any]) -> dict[str, dict[str,
     }
 
 
-def train(cfg: TrainConfig) -> dict[str, Any]:
-    """Train, evaluate and export; returns the metadata written beside the model."""
+@dataclass(frozen=True, slots=True)
+class TrainResult:
+    meta: dict[str, Any]  # what attention.json holds besides the feature list
+    model: Any  # the fitted catboost.CatBoostClassifier
+    train: Dataset
+    test: Dataset  # the held-out rows the metrics were computed on
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    """Train, evaluate and export attention.onnx + attention.json into cfg.out."""
     try:
         import catboost
     except ImportError:
@@ -118,7 +126,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
     export(model, cfg.out, meta)
-    return meta
+    return TrainResult(meta, model, train_set, test_set)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -161,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.generate_trace is not None and args.db is None:
             trace = {"seed": args.seed, "days": args.days, "tick_s": 10.0}
         cfg = TrainConfig(db, args.out, args.since, args.iterations, args.depth, args.seed, trace=trace)
-        meta = train(cfg)
+        meta = train(cfg).meta
     except MLError as exc:
         print(f"smoothdesk-train: error: {exc}", file=sys.stderr)
         return 2
