@@ -108,6 +108,9 @@ class HelperClient:
     async def report_audio(self, clients: list[tuple[int, int]]) -> None:
         await self.call("ReportAudio", [list(c) for c in clients])
 
+    async def report_idle(self, seconds: float) -> None:
+        await self.call("ReportIdle", float(seconds))
+
     async def add_rule(self, rule: dict[str, str]) -> str:
         return str((await self.call("AddRule", {k: to_variant(v) for k, v in rule.items()}))[0])
 

@@ -89,6 +89,13 @@ METHODS: tuple[MethodSpec, ...] = (
         True,
         "Session agent: the (pid, start_time) of every audio client the caller owns.",
     ),
+    MethodSpec(
+        "ReportIdle",
+        (Arg("seconds", "d"),),
+        (),
+        True,
+        "Session agent: seconds since the last keyboard or mouse input in the caller's session.",
+    ),
     MethodSpec("AddRule", (Arg("rule", "a{sv}"),), (Arg("source", "s"),), True, "Add an admin rule."),
     MethodSpec(
         "DeleteRule", (Arg("matchers", "a{sv}"),), (Arg("removed", "u"),), True, "Delete admin rules."
@@ -108,7 +115,8 @@ SIGNALS: tuple[SignalSpec, ...] = (
     SignalSpec("Metrics", (Arg("sample", "a{sv}"),), "One tick's metrics, at most twice a second."),
 )
 
-REPORTS = frozenset({"ReportFocus", "ReportFocusFd", "ReportAudio"})
-"""Mutating methods authorized by process ownership alone (no polkit): the session agent's."""
+REPORTS = frozenset({"ReportFocus", "ReportFocusFd", "ReportAudio", "ReportIdle"})
+"""The session agent's methods: authorized by process ownership alone (no polkit), and kept per
+reporting connection until it leaves the bus."""
 
 METHODS_BY_NAME = {m.name: m for m in METHODS}

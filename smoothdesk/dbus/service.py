@@ -7,6 +7,7 @@ import contextlib
 import logging
 import math
 import os
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from dbus_fast.aio import MessageBus
 from smoothdesk.core.classes import PriorityClass
 from smoothdesk.dbus import errors, procref, rulecheck
 from smoothdesk.dbus.api import Authorizer, HelperApi
-from smoothdesk.dbus.identity import CallerIdentity
+from smoothdesk.dbus.identity import CallerIdentity, on_name_lost
 from smoothdesk.dbus.introspection import node_xml
 from smoothdesk.dbus.names import INTERFACE, METHODS_BY_NAME, OBJECT_PATH, REPORTS, SIGNALS
 from smoothdesk.dbus.polkit import ADJUST_ANY, ADJUST_OWN, DEMOTE_OWN
@@ -101,6 +102,8 @@ class HelperService:
         self.limiter = RateLimiter()
         self._xml = node_xml()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._reporters: set[str] = set()
+        self._departed: deque[str] = deque(maxlen=256)
         self._handlers: dict[str, Callable[[int, list[Any]], Any]] = {
             "GetStatus": lambda uid, a: [to_vardict(self.api.status())],
             "ListApps": lambda uid, a: [[to_vardict(x) for x in self.api.apps()]],
@@ -116,8 +119,6 @@ class HelperService:
             "GetConfig": lambda uid, a: [to_vardict(self.api.config())],
             "GetDoctor": lambda uid, a: [[to_vardict(x) for x in self.api.doctor()]],
             "GetHistory": lambda uid, a: [[to_vardict(x) for x in self.api.history(check_seconds(a[0]))]],
-            "ReportFocus": lambda uid, a: self.api.report_focus(uid, focus_process(uid, a[0], a[1])),
-            "ReportAudio": lambda uid, a: self.api.report_audio(uid, audio_processes(uid, a[0])),
             "AddRule": lambda uid, a: [self.api.add_rule(uid, rulecheck.check_rule(from_variant(a[0])))],
             "DeleteRule": lambda uid, a: [
                 self.api.delete_rule(uid, rulecheck.check_matchers(from_variant(a[0])))
@@ -130,6 +131,29 @@ class HelperService:
     def start(self) -> None:
         self.bus.add_message_handler(self._on_message)
         self.identity.start()
+        on_name_lost(self.bus, self._name_lost)
+
+    def _name_lost(self, name: str) -> None:
+        # A report still in flight from a name that already left must not outlive it.
+        self._departed.append(name)
+        if name in self._reporters:
+            self._reporters.discard(name)
+            self.api.reporter_left(name)
+
+    def _report(self, msg: Message, name: str, uid: int, args: list[Any]) -> None:
+        """The session agent's reports, kept by the helper per reporting connection."""
+        sender = msg.sender or ""
+        if sender in self._departed:
+            raise errors.AccessDenied("the caller has left the bus")
+        if name == "ReportFocusFd":
+            self.api.report_focus(uid, procref.pidfd_owner(fd_of(msg), uid), sender)
+        elif name == "ReportFocus":
+            self.api.report_focus(uid, focus_process(uid, args[0], args[1]), sender)
+        elif name == "ReportAudio":
+            self.api.report_audio(uid, audio_processes(uid, args[0]), sender)
+        else:
+            self.api.report_idle(uid, check_duration(args[0], "seconds"), sender)
+        self._reporters.add(sender)
 
     def emit(self, signal: str, *args: Any) -> None:
         spec = next(s for s in SIGNALS if s.name == signal)
@@ -208,8 +232,8 @@ class HelperService:
                     raise errors.BusError("too many calls; slow down", errors.RATE_LIMITED)
                 uid = await self.identity.uid_of(sender)
                 await self._authorize(msg, spec.name, uid, args)
-            if spec.name == "ReportFocusFd":
-                self.api.report_focus(uid, procref.pidfd_owner(fd_of(msg), uid))
+            if spec.name in REPORTS:
+                self._report(msg, spec.name, uid, args)
                 result: Any = None
             else:
                 result = self._handlers[spec.name](uid, args)

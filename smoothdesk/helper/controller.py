@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from smoothdesk.helper.daemon import Daemon
 
 
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
 class Controller:
     """Handlers validate and record intent, then wake the loop; only the loop changes the system."""
 
@@ -55,6 +59,8 @@ class Controller:
             "tick_cost_ms": d.last_tick_cost * 1000.0,
             "stage_ms": {k: v * 1000.0 for k, v in d.stage_costs.items()},
             "fast_path_events": d.fast_path_count,
+            "input_idle": _or(d.reports.idle_seconds(), -1.0),
+            "reporters": len(d.reports.reports),
         }
         if snap is not None:
             sysstats = snap.system
@@ -126,11 +132,17 @@ class Controller:
     def reload_rules(self, caller_uid: int) -> list[str]:
         return self.d.reload()
 
-    def report_focus(self, caller_uid: int, process: tuple[int, int] | None) -> None:
-        self.d.set_hints(focused=dict([process] if process is not None else []))
+    def report_focus(self, caller_uid: int, process: tuple[int, int] | None, source: str = "") -> None:
+        self.d.set_hints(source, caller_uid, focused=dict([process] if process is not None else []))
 
-    def report_audio(self, caller_uid: int, processes: list[tuple[int, int]]) -> None:
-        self.d.set_hints(audio=dict(processes))
+    def report_audio(self, caller_uid: int, processes: list[tuple[int, int]], source: str = "") -> None:
+        self.d.set_hints(source, caller_uid, audio=dict(processes))
+
+    def report_idle(self, caller_uid: int, seconds: float, source: str = "") -> None:
+        self.d.reports.set_idle(source, caller_uid, seconds)
+
+    def reporter_left(self, source: str) -> None:
+        self.d.drop_reporter(source)
 
     def add_rule(self, caller_uid: int, rule: dict[str, str]) -> str:
         return admin.add_rule(self.d, rule)

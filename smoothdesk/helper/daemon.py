@@ -36,6 +36,7 @@ from smoothdesk.helper.incremental import (
     live_groups,
 )
 from smoothdesk.helper.pins import PinStore
+from smoothdesk.helper.reporters import ReportBook
 from smoothdesk.helper.rulebook import RuleBook, default_write_path
 from smoothdesk.policy.engine import EngineConfig, PolicyInputs, PolicyState, decide
 from smoothdesk.policy.grouper import group_processes
@@ -109,8 +110,7 @@ class Daemon:
         self.ranker = RuleOnlyRanker()
         self.policy_state = PolicyState()
         self.hints = Hints()
-        self.hint_focus: dict[int, int] = {}
-        self.hint_audio: dict[int, int] = {}
+        self.reports = ReportBook()
         self.netlink: ProcConnector | None = None
         self.own_pids = frozenset({os.getpid()})
         self.snapshot: Snapshot | None = None
@@ -266,27 +266,35 @@ class Daemon:
                 callback(sample)
 
     def set_hints(
-        self, *, focused: dict[int, int] | None = None, audio: dict[int, int] | None = None
+        self,
+        source: str,
+        uid: int,
+        *,
+        focused: dict[int, int] | None = None,
+        audio: dict[int, int] | None = None,
     ) -> None:
-        """What the session agent reported, as pid -> start time; decided on at once if new."""
+        """What one session agent (bus connection `source`) reported, as pid -> start time."""
         if focused is not None:
-            self.hint_focus = focused
+            self.reports.set_focus(source, uid, focused)
         if audio is not None:
-            self.hint_audio = audio
-        hints = Hints(frozenset(self.hint_focus), frozenset(self.hint_audio))
+            self.reports.set_audio(source, uid, audio)
+        self._refresh_hints()
+
+    def drop_reporter(self, source: str) -> None:
+        """A session agent left the bus: its focus and audio stop counting at once."""
+        if self.reports.drop(source):
+            self._refresh_hints()
+
+    def _refresh_hints(self) -> None:
+        # New hints are decided on at once (the loop wakes), not at the next tick.
+        hints = self.reports.hints()
         if hints != self.hints:
             self.hints = hints
             self.wake()
 
     def _prune_hints(self, procs: dict[int, ProcessRecord]) -> None:
-        """Forget hinted processes that exited, so a reused pid never inherits a hint."""
-
-        def live(hinted: dict[int, int]) -> dict[int, int]:
-            return {p: s for p, s in hinted.items() if p in procs and procs[p].start_time == s}
-
-        focus, audio = live(self.hint_focus), live(self.hint_audio)
-        if focus != self.hint_focus or audio != self.hint_audio:
-            self.set_hints(focused=focus, audio=audio)
+        if self.reports.prune(procs):
+            self._refresh_hints()
 
     def _classify(self, snapshot: Snapshot, pids: list[int], full: bool) -> None:
         procs = snapshot.processes

@@ -127,9 +127,12 @@ class XSession:
         )
         return proc
 
-    def window(self, title: str, timeout: float = 20.0) -> Window:
-        """A real window in its own process (and process group), mapped and known to the WM."""
-        argv = [sys.executable, "-m", "tests.support.xsession", "window", title]
+    def window(self, title: str, timeout: float = 20.0, *, pid: bool = True, host: str = "") -> Window:
+        """A real window in its own process (and process group), mapped and known to the WM.
+
+        pid=False leaves out _NET_WM_PID; `host` claims another WM_CLIENT_MACHINE (a remote client).
+        """
+        argv = [sys.executable, "-m", "tests.support.xsession", "window", title, "1" if pid else "0", host]
         proc = subprocess.Popen(
             argv, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, process_group=0
         )
@@ -212,7 +215,7 @@ def xsession(
             _stop(xvfb)
 
 
-def _serve_window(title: str) -> None:
+def _serve_window(title: str, with_pid: bool = True, host: str = "") -> None:
     """The test window's process: a focusable top-level window that says whose it is."""
     d = Display()
     screen = d.screen()
@@ -223,8 +226,10 @@ def _serve_window(title: str) -> None:
     win.set_wm_name(title)
     win.set_wm_class(title, "SmoothDeskTest")
     win.set_wm_hints(flags=1, input=1)  # InputHint: the WM may give us focus
-    win.change_property(d.intern_atom("_NET_WM_PID"), Xatom.CARDINAL, 32, [os.getpid()])
-    win.change_property(Xatom.WM_CLIENT_MACHINE, Xatom.STRING, 8, socket.gethostname().encode())
+    if with_pid:
+        win.change_property(d.intern_atom("_NET_WM_PID"), Xatom.CARDINAL, 32, [os.getpid()])
+    machine = host or socket.gethostname()
+    win.change_property(Xatom.WM_CLIENT_MACHINE, Xatom.STRING, 8, machine.encode())
     win.change_property(d.intern_atom("WM_PROTOCOLS"), Xatom.ATOM, 32, [d.intern_atom("WM_DELETE_WINDOW")])
     win.map()
     d.sync()
@@ -234,8 +239,8 @@ def _serve_window(title: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "window":
+    if len(sys.argv) in (3, 5) and sys.argv[1] == "window":
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        _serve_window(sys.argv[2])
+        _serve_window(sys.argv[2], sys.argv[3:4] != ["0"], "".join(sys.argv[4:5]))
     else:
-        sys.exit("usage: python -m tests.support.xsession window TITLE")
+        sys.exit("usage: python -m tests.support.xsession window TITLE [1|0 (with _NET_WM_PID) HOST]")

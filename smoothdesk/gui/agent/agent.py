@@ -1,0 +1,242 @@
+"""The session agent: tells the helper the focused process, the audio clients and the idle time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Awaitable, Mapping
+from typing import Any
+
+from smoothdesk.dbus.client import HelperClient, connect
+from smoothdesk.dbus.errors import ACCESS_DENIED, INVALID_ARGS, NOT_FOUND, BusError
+from smoothdesk.gui.agent.audio_pulse import PulseAudio
+from smoothdesk.gui.agent.focus_wayland import focus_source
+from smoothdesk.gui.agent.focus_x11 import X11Focus
+from smoothdesk.gui.agent.idle import IdleSource, open_idle_source
+from smoothdesk.gui.agent.link import HelperLink
+from smoothdesk.gui.agent.state import Audio, Focus, proc_identity
+
+log = logging.getLogger(__name__)
+
+IDLE_SLACK = 5.0  # report idle time again only when the last input moved by more than this
+MAX_IDLE = 30 * 86400.0  # the helper's bound for ReportIdle
+DOOMED = frozenset({ACCESS_DENIED, INVALID_ARGS, NOT_FOUND})
+
+
+class SessionAgent:
+    """Runs the focus, audio and idle backends in their own threads and reports changes only.
+
+    `state()` may be called from any thread (the tray reads it).
+    """
+
+    def __init__(
+        self,
+        bus: str,
+        *,
+        env: Mapping[str, str] | None = None,
+        pulse_server: str | None = None,
+        session_bus: str | None = "session",
+        audio: bool = True,
+        idle_interval: float = 1.0,
+    ) -> None:
+        self.bus = bus
+        self.env = dict(os.environ if env is None else env)
+        self.pulse_server = pulse_server
+        self.session_bus = session_bus
+        self.audio_enabled = audio
+        self.idle_interval = idle_interval
+        self._lock = threading.Lock()
+        self._focus = Focus.unknown("starting")
+        self._focus_key: tuple[int, int] | None = None
+        self._audio = Audio(reason="starting" if audio else "disabled")
+        self._audio_keys: list[tuple[int, int]] = []
+        self._idle: float | None = None
+        self._idle_since: float | None = None
+        self._idle_reason = "starting"
+        self._sent: dict[str, Any] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._link = HelperLink(bus, self._sync)
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._backends: list[X11Focus | PulseAudio] = []
+        self.reports = 0
+        self._pidfds = hasattr(os, "pidfd_open")
+
+    # lifecycle
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="smoothdesk-agent", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+
+    def stop(self) -> None:
+        for backend in self._backends:
+            backend.stop()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._link.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            focus, audio = self._focus, self._audio
+            return {
+                "focus": focus.describe(),
+                "focus_pid": focus.pid,
+                "focus_app": focus.app,
+                "audio": sorted(audio.pids),
+                "audio_apps": list(audio.apps),
+                "audio_state": audio.reason or "ok",
+                "idle": self._idle,
+                "idle_state": self._idle_reason or "ok",
+                "connected": self._link.connected,
+                "helper": self._link.owner,
+                "error": self._link.error,
+                "reports": self.reports,
+            }
+
+    # backend callbacks (any thread)
+
+    def _post(self, method: Any, value: Any) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed while we were posting
+                self._loop.call_soon_threadsafe(method, value)
+
+    def _set_focus(self, focus: Focus) -> None:
+        key: tuple[int, int] | None = None
+        pid = focus.pid
+        if pid is not None:
+            found = proc_identity(pid)
+            if found is None:
+                focus = Focus.unknown(f"the focused window's process {pid} is gone")
+            elif found[1] != os.getuid() and os.getuid() != 0:
+                focus = Focus.unknown(f"the focused window belongs to uid {found[1]}, not this user")
+            else:
+                key = (pid, found[0])
+        with self._lock:
+            self._focus, self._focus_key = focus, key
+        self._link.poke()
+
+    def _set_audio(self, audio: Audio) -> None:
+        keys = []
+        for pid in sorted(audio.pids):
+            found = proc_identity(pid)
+            # The helper refuses a report naming any process that is not the caller's.
+            if found is not None and (found[1] == os.getuid() or os.getuid() == 0):
+                keys.append((pid, found[0]))
+        with self._lock:
+            self._audio, self._audio_keys = audio, keys
+        self._link.poke()
+
+    # the agent's own thread
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            loop.close()
+
+    async def _main(self) -> None:
+        kind, why = focus_source(self.env)
+        if kind == "x11":
+            self._backends.append(X11Focus(lambda f: self._post(self._set_focus, f), self.env["DISPLAY"]))
+        else:
+            self._set_focus(Focus.unknown(why))
+        if self.audio_enabled:
+            self._backends.append(PulseAudio(lambda a: self._post(self._set_audio, a), self.pulse_server))
+        for backend in self._backends:
+            backend.start()
+        idle = asyncio.ensure_future(self._follow_idle())
+        self._ready.set()
+        try:
+            await self._link.run()
+        finally:
+            idle.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await idle
+
+    async def _follow_idle(self) -> None:
+        session = None
+        if self.session_bus is not None and not self.env.get("SMOOTHDESK_NO_SESSION_IDLE"):
+            with contextlib.suppress(BusError):
+                session = await connect(self.session_bus)
+        source = await open_idle_source(session, self.env.get("DISPLAY"))
+        if isinstance(source, str):
+            self._idle_reason = source
+            return
+        self._idle_reason = ""
+        log.info("idle time from %s", source.name)
+        try:
+            while True:
+                await self._sample_idle(source)
+                await asyncio.sleep(self.idle_interval)
+        finally:
+            source.close()
+
+    async def _sample_idle(self, source: IdleSource) -> None:
+        try:
+            seconds = await source.seconds()
+        except Exception as exc:  # the X server or the session service went away
+            self._idle, self._idle_reason = None, f"{source.name}: {exc}"
+            return
+        since = time.monotonic() - seconds
+        with self._lock:
+            self._idle, self._idle_since = seconds, since
+        sent = self._sent.get("idle")
+        if sent is None or abs(sent - since) > IDLE_SLACK:
+            self._link.poke()
+
+    async def _sync(self, client: HelperClient, fresh: bool) -> None:
+        """Send what changed since the last report (everything after a helper restart)."""
+        if fresh:
+            self._sent.clear()
+        with self._lock:
+            focus = self._focus_key or (0, 0)
+            audio = list(self._audio_keys)
+            idle, since = self._idle, self._idle_since
+        if self._sent.get("focus") != focus:
+            await self._send("focus", focus, self._report_focus(client, focus))
+        if self._sent.get("audio") != audio:
+            await self._send("audio", audio, client.report_audio(audio))
+        last = self._sent.get("idle")
+        if idle is not None and since is not None and (last is None or abs(last - since) > IDLE_SLACK):
+            await self._send("idle", since, client.report_idle(min(idle, MAX_IDLE)))
+
+    async def _send(self, kind: str, value: Any, call: Awaitable[None]) -> None:
+        try:
+            await call
+        except BusError as exc:
+            if exc.name not in DOOMED:
+                raise  # the helper is away or busy: the link retries
+            # The process exited or changed hands meanwhile: retrying the same report cannot help.
+            log.info("the helper refused the %s report: %s", kind, exc)
+        self.reports += 1
+        self._sent[kind] = value
+
+    async def _report_focus(self, client: HelperClient, focus: tuple[int, int]) -> None:
+        pid, start = focus
+        found = proc_identity(pid) if pid else None
+        if found is not None and found[0] == start and self._pidfds:
+            # A pidfd names exactly this process, whatever happens to the pid afterwards.
+            try:
+                fd = os.pidfd_open(pid)
+            except OSError:
+                fd = -1
+            if fd >= 0:
+                try:
+                    await client.report_focus_fd(fd)
+                    return
+                except BusError as exc:
+                    if exc.name in DOOMED:
+                        raise
+                    self._pidfds = False  # this bus passes no descriptors: pid and start time will do
+                    log.info("pidfd report refused (%s); using pid and start time", exc)
+                finally:
+                    os.close(fd)
+        await client.report_focus(pid, start)

@@ -1,0 +1,119 @@
+"""X11 focus: EWMH _NET_ACTIVE_WINDOW and _NET_WM_PID, followed by PropertyNotify events (no polling)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from Xlib import X, Xatom
+from Xlib.display import Display
+from Xlib.error import DisplayError, XError
+
+from smoothdesk.gui.agent.state import Focus
+
+log = logging.getLogger(__name__)
+
+
+class X11Focus:
+    """Reports the focused window's process to `on_change` from its own thread, on every change."""
+
+    def __init__(self, on_change: Callable[[Focus], None], display: str | None = None) -> None:
+        self.on_change = on_change
+        self.display_name = display or os.environ.get("DISPLAY", "")
+        self.hostnames = {socket.gethostname(), socket.getfqdn(), "localhost"}
+        self._thread: threading.Thread | None = None
+        self._wake_r, self._wake_w = os.pipe()
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="smoothdesk-focus-x11", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        os.write(self._wake_w, b"x")
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    def _run(self) -> None:
+        try:
+            d = Display(self.display_name)
+        except (DisplayError, OSError, XError) as exc:
+            self.on_change(Focus.unknown(f"cannot open X display {self.display_name!r}: {exc}"))
+            return
+        try:
+            self._serve(d)
+        except Exception as exc:  # python-xlib raises bare Exception subclasses when the server goes
+            if not self._stopping.is_set():
+                self.on_change(Focus.unknown(f"lost the X display {self.display_name!r}: {exc}"))
+        finally:
+            d.close()
+
+    def _serve(self, d: Display) -> None:
+        root = d.screen().root
+        active = d.intern_atom("_NET_ACTIVE_WINDOW")
+        watched: Any = None
+        root.change_attributes(event_mask=X.PropertyChangeMask)
+        last: Focus | None = None
+        while not self._stopping.is_set():
+            focus, window = self.read_focus(d)
+            # The focused window may gain its pid or title after it is focused: watch it too.
+            if window is not watched and window is not None:
+                window.change_attributes(event_mask=X.PropertyChangeMask)
+            watched = window
+            if focus != last:
+                self.on_change(focus)
+                last = focus
+            if not self._wait_for(d, active):
+                return
+
+    def _wait_for(self, d: Display, active: int) -> bool:
+        """Block until a relevant property changes; False once stopping."""
+        relevant = (active, d.intern_atom("_NET_WM_PID"), Xatom.WM_CLASS)
+        while True:
+            # pending_events() reads whatever the server sent without blocking.
+            while d.pending_events():
+                event = d.next_event()
+                if event.type == X.PropertyNotify and event.atom in relevant:
+                    return True
+            readable, _, _ = select.select([d.fileno(), self._wake_r], [], [])
+            if self._wake_r in readable:
+                return False
+
+    def read_focus(self, d: Display) -> tuple[Focus, Any]:
+        """The current Focus and the active window object (None when there is none)."""
+        root = d.screen().root
+        prop = root.get_full_property(d.intern_atom("_NET_ACTIVE_WINDOW"), X.AnyPropertyType)
+        if prop is None:
+            if not root.get_full_property(d.intern_atom("_NET_SUPPORTING_WM_CHECK"), X.AnyPropertyType):
+                return Focus.unknown("no EWMH window manager (no _NET_ACTIVE_WINDOW)"), None
+            return Focus(), None
+        wid = int(prop.value[0]) if len(prop.value) else 0
+        if wid == 0:
+            return Focus(), None
+        window = d.create_resource_object("window", wid)
+        try:
+            return self._describe(d, window), window
+        except XError:
+            return Focus(), None  # destroyed meanwhile; the WM will name the next one
+
+    def _describe(self, d: Display, window: Any) -> Focus:
+        wm_class = window.get_wm_class()
+        app = wm_class[1] if wm_class else ""
+        machine = window.get_full_property(Xatom.WM_CLIENT_MACHINE, X.AnyPropertyType)
+        if machine is not None:
+            value = machine.value
+            host = value if isinstance(value, str) else bytes(value).decode(errors="replace")
+            if host and host not in self.hostnames:
+                return Focus.unknown(f"the focused window ({app or hex(window.id)}) runs on host {host!r}")
+        pid = window.get_full_property(d.intern_atom("_NET_WM_PID"), Xatom.CARDINAL)
+        if pid is None or not len(pid.value):
+            return Focus.unknown(f"the focused window ({app or hex(window.id)}) has no _NET_WM_PID")
+        return Focus(int(pid.value[0]), app)
