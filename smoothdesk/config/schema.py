@@ -73,7 +73,14 @@ SLO_FIELDS: tuple[Option, ...] = (
     Option("slo", "threshold", float, None, "Value compared against, in the metric's units."),
     Option("slo", "objective", float, 0.99, "Share of windows that must be good.", 0.5, 0.99999),
     Option("slo", "window", str, "1m", "Length of one good-or-bad window, e.g. 1m."),
-    Option("slo", "budget_period", str, "24h", "Rolling period of the error budget, e.g. 24h."),
+    Option(
+        "slo",
+        "budget_period",
+        str,
+        "7d",
+        "Rolling period of the error budget; the burn-rate alert windows are fixed fractions of it "
+        "(P/720 and P/120), so with 1-minute windows a period under a few days pages on one bad window.",
+    ),
     Option(
         "slo", "aggregate", str, "worst", "How a window's samples are combined.", choices=("worst", "mean")
     ),
@@ -103,7 +110,7 @@ def _slo(name: str, metric: str, op: str, threshold: float, objective: float) ->
         "threshold": threshold,
         "objective": objective,
         "window": "1m",
-        "budget_period": "24h",
+        "budget_period": "7d",
         "aggregate": "worst",
         "source": "default",
     }
