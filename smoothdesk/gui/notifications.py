@@ -80,6 +80,7 @@ class Notifier(QObject):
         self.gate = gate or AlertGate()
         self._ids: dict[int, str] = {}
         self._server = ""
+        self._connecting: asyncio.Lock
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._bus: MessageBus | None = None
@@ -92,8 +93,11 @@ class Notifier(QObject):
         ready.wait(5)
 
     def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        loop = self._loop
+        if loop is not None and self._thread is not None:
+            asyncio.run_coroutine_threadsafe(self._close(), loop).add_done_callback(
+                lambda _: loop.call_soon_threadsafe(loop.stop)
+            )
             self._thread.join(5)
         self._thread = None
 
@@ -137,16 +141,25 @@ class Notifier(QObject):
     def _main(self, ready: threading.Event) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
+        self._connecting = asyncio.Lock()
         ready.set()
         try:
             loop.run_forever()
         finally:
-            if self._bus is not None:
-                self._bus.disconnect()
             loop.close()
             self._loop = None
 
+    async def _close(self) -> None:
+        bus, self._bus = self._bus, None
+        if bus is not None and bus.connected:
+            bus.disconnect()
+            await bus.wait_for_disconnect()  # type: ignore[no-untyped-call]
+
     async def _connection(self) -> MessageBus:
+        async with self._connecting:  # a burst of alerts shares one connection
+            return await self._connect_once()
+
+    async def _connect_once(self) -> MessageBus:
         if self._bus is None or not self._bus.connected:
             bus = await connect(self.bus_spec)
             bus.add_message_handler(self._on_message)

@@ -25,6 +25,7 @@ from smoothdesk.gui.prefs import Prefs
 class SettingsPage(QWidget):
     NAME = ""
     TITLE = ""
+    SAVE_ORDER = 50  # lower saves first: others may depend on what it sets
 
     def __init__(self, prefs: Prefs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +88,7 @@ class NotificationsPage(SettingsPage):
 class BusPage(SettingsPage):
     NAME = "bus"
     TITLE = "Helper connection"
+    SAVE_ORDER = 0  # the autostart entry's Exec line carries the bus
 
     def __init__(self, prefs: Prefs, parent: QWidget | None = None) -> None:
         super().__init__(prefs, parent)
@@ -148,7 +150,7 @@ class SettingsDialog(QDialog):
 
     def accept(self) -> None:
         try:
-            for page in self.pages:
+            for page in sorted(self.pages, key=lambda p: p.SAVE_ORDER):
                 page.save()
             self.prefs.save()
         except (ValueError, OSError) as exc:

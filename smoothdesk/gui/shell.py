@@ -64,6 +64,7 @@ class TrayApp(QObject):
 
     def activate(self) -> None:
         """Another start of the app: show the dashboard, as the person evidently wants to see us."""
+        log.info("activated by a second start")
         self.tray.open_window("dashboard")
 
     def open_settings(self) -> None:

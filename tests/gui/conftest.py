@@ -34,10 +34,13 @@ class UserHelper:
         self.starts = 0
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "smoothdesk.helper.main", "--bus", self.bus, "--user"]
-        cmd += ["--config", str(self.config), "--run-dir", str(self.dir / "run")]
-        cmd += ["--rules-write-path", str(self.dir / "rules.toml")]
-        return [*cmd, "--dry-run"] if self.dry_run else cmd
+        return [sys.executable, "-m", "smoothdesk.helper.main", "--bus", self.bus, "--user", *self.options()]
+
+    def options(self) -> list[str]:
+        """Everything after --bus and --user: private config, run dir and rules file; dry run."""
+        opts = ["--config", str(self.config), "--run-dir", str(self.dir / "run")]
+        opts += ["--rules-write-path", str(self.dir / "rules.toml")]
+        return [*opts, "--dry-run"] if self.dry_run else opts
 
     def start(self, wait: bool = True) -> None:
         self.starts += 1
