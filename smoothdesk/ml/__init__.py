@@ -1,0 +1,1 @@
+"""Honest ML: features, attention labels, the synthetic trace, the trainer and the ONNX ranker."""

@@ -8,6 +8,7 @@ is bounded by the engine (policy.engine, stage 6): guardrails, pins, hints and r
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from smoothdesk.ml.errors import MLError
 from smoothdesk.ml.features import FEATURES, FEATURES_HASH, FEATURES_VERSION, matrix
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "resources" / "model"
+# Where an installed copy may live instead of the source tree's resources/model.
+INSTALLED_DIRS = (Path(sys.prefix) / "share" / "smoothdesk" / "model", Path("/usr/share/smoothdesk/model"))
 MODEL_NAME, META_NAME = "attention.onnx", "attention.json"
 # Scores of an older tick are stale: the helper stopped feeding rows, so say nothing.
 MAX_AGE_S = 30.0
@@ -107,7 +110,7 @@ class OnnxRanker:
 
 def load_default() -> OnnxRanker:
     """The model shipped in resources/model/ (see docs/ml.md for where it comes from)."""
-    path = DEFAULT_DIR / MODEL_NAME
-    if not path.is_file():
-        raise MLError(f"{path}: the default attention model is not installed")
-    return OnnxRanker(path, DEFAULT_DIR / META_NAME)
+    for directory in (DEFAULT_DIR, *INSTALLED_DIRS):
+        if (directory / MODEL_NAME).is_file():
+            return OnnxRanker(directory / MODEL_NAME, directory / META_NAME)
+    raise MLError(f"{DEFAULT_DIR / MODEL_NAME}: the default attention model is not installed")

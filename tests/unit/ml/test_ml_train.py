@@ -31,6 +31,8 @@ def test_trainer_beats_the_baseline_it_reports(trained):
     meta = json.loads((tmp / "model" / "attention.json").read_text())
     model, base = meta["metrics"]["model"], meta["metrics"]["baseline"]
     assert model["auc"] > base["auc"]
+    # where the engine actually consults the ranker: groups without a focus or audio hint
+    assert model["auc_unhinted"] > base["auc_unhinted"]
     assert 0.5 < base["auc"] < 1.0  # the baseline is a real contender, not a strawman
     assert model["ndcg@5"] > 0.5
     assert meta["features"] == list(features.FEATURES)
