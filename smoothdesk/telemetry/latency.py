@@ -31,6 +31,16 @@ class LatencyWindow:
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
 
+    def sample(self) -> dict[str, float]:
+        """The window's figures under the sample names SLOs and alerts watch (config SAMPLE_METRICS)."""
+        return {
+            "latency_p50_ms": self.p50_ms,
+            "latency_p95_ms": self.p95_ms,
+            "latency_p99_ms": self.p99_ms,
+            "latency_max_ms": self.max_ms,
+            "latency_missed": float(self.missed),
+        }
+
 
 def percentile(ordered: Sequence[int], q: float) -> int:
     """Nearest-rank percentile of an ascending sequence (q in 0..100): a value that occurred."""

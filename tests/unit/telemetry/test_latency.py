@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smoothdesk.config.schema import SAMPLE_METRICS
 from smoothdesk.telemetry.latency import percentile, summarize
 
 MS = 1_000_000
@@ -18,6 +19,8 @@ def test_percentiles_of_a_known_series() -> None:
     assert (w.p50_ms, w.p95_ms, w.p99_ms, w.max_ms) == (50.0, 95.0, 99.0, 100.0)
     assert w.count == 100
     assert w.interval_ms == 2.0
+    assert w.sample()["latency_p99_ms"] == 99.0
+    assert set(w.sample()) <= set(SAMPLE_METRICS)
 
 
 def test_missed_wakes_are_the_deadlines_a_late_wake_skipped() -> None:
