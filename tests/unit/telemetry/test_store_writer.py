@@ -36,6 +36,8 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> No
     path = tmp_path / "log.sqlite"
     writer = StoreWriter(SnapshotStore.open(path, lock_timeout=60.0), max_queue=5)
     rng = random.Random(2)
+    writer.submit_tick(*tick(0.0, rng))
+    assert wait_for(lambda: writer.written == 1, timeout=30)  # past its start-up retention pass
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock: the store thread waits on it
     try:
@@ -51,7 +53,7 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> No
         blocker.close()
     writer.close(timeout=30)
     store = SnapshotStore.open(path)
-    assert [s["time"] for s in store.samples(0)] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert [s["time"] for s in store.samples(0)] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     store.close()
 
 
