@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import random
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -43,10 +42,8 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path) -> No
     try:
         writer.submit_tick(*tick(1.0, rng))
         assert wait_for(lambda: writer.pending == 0, timeout=30)  # taken, now stuck on the lock
-        started = time.monotonic()
-        for t in range(2, 10):
+        for t in range(2, 10):  # a blocking put would hang here until the lock is released
             writer.submit_tick(*tick(float(t), rng))
-        assert time.monotonic() - started < 5.0  # generous: only a blocked put could take this long
         assert (writer.pending, writer.dropped) == (5, 3)
     finally:
         blocker.execute("ROLLBACK")
