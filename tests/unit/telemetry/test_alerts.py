@@ -134,28 +134,17 @@ def test_critical_on_the_wrong_side_of_warning_names_the_file(tmp_path: Path) ->
         AlertSettings.from_settings(load_settings([], cfg))
 
 
-MOUNTS = """proc /proc proc rw,relatime 0 0
-tmpfs /dev/shm tmpfs rw,relatime 0 0
-/dev/vda / ext4 rw,relatime 0 0
-/dev/vda /srv/bind ext4 rw,relatime 0 0
-/dev/loop3 /snap/core/1 squashfs ro,nodev 0 0
-/dev/sdb1 /media/cd ext4 ro 0 0
-/dev/sdc1 /mnt/my\\040disk xfs rw 0 0
-"""
-
-
-def test_disk_samples_cover_real_read_write_filesystems_once(tmp_path: Path) -> None:
-    from smoothdesk.collector.diskspace import disk_samples, real_mounts
+def test_disk_alert_from_the_collector_figures(tmp_path: Path) -> None:
+    from smoothdesk.collector.diskspace import disk_usage
 
     mounts = tmp_path / "mounts"
-    mounts.write_text(MOUNTS)
-    assert real_mounts(mounts) == ["/", "/mnt/my disk"]
-    # "/" is this machine's own root, measured by statvfs; the other mount point is not there.
-    samples = disk_samples(mounts)
-    assert list(samples) == ["disk_used_percent:/"]
+    mounts.write_text("proc /proc proc rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\n/dev/vda / ext4 rw 0 0\n")
+    usage = disk_usage(mounts)
+    assert list(usage) == ["/"]
     st = os.statvfs("/")
     used = st.f_blocks - st.f_bfree
-    assert samples["disk_used_percent:/"] == pytest.approx(100 * used / (used + st.f_bavail), abs=1.0)
+    assert usage["/"] == pytest.approx(100 * used / (used + st.f_bavail), abs=1.0)
     e = engine(raise_after=0)
-    e.update(0, samples)
-    assert all(a.id == "disk_used_percent:/" for a in e.active())
+    level = "critical" if usage["/"] > 97 else "warning" if usage["/"] > 90 else None
+    events = e.update(0, {f"disk_used_percent:{m}": v for m, v in usage.items()})
+    assert [(ev.id, ev.severity) for ev in events] == ([("disk_used_percent:/", level)] if level else [])
