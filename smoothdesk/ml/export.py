@@ -12,6 +12,7 @@ MODEL_NAME = "attention.onnx"
 META_NAME = "attention.json"
 INPUT_NAME = "features"
 OUTPUT_NAME = "probabilities"
+_VOLATILE_PROPS = frozenset({"train_finish_time", "training", "output_options", "model_guid"})
 
 
 def strip_zipmap(path: Path) -> None:
@@ -36,6 +37,11 @@ def strip_zipmap(path: Path) -> None:
         kept = [o for o in graph.output if o.name != OUTPUT_NAME]
         del graph.output[:]
         graph.output.extend([*kept, helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", 2])])
+    # CatBoost stamps a random guid, the finish time and a loss log into the file; without them the same data
+    # and seed give a byte-identical model.
+    kept_props = [p for p in model.metadata_props if p.key not in _VOLATILE_PROPS]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept_props)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
 

@@ -19,6 +19,8 @@ FOCUS_WINDOW_S = 3600.0
 INPUT_EVERY_S = 10.0
 # /proc start times are in USER_HZ, which is 100 on every Linux the helper runs on.
 CLOCK_TICKS = 100
+# observe() forgets dead groups this often (each build job is a new group).
+RETAIN_EVERY_S = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class FocusTracker:
         self._groups: dict[str, _GroupHistory] = {}
         self._focused: str | None = None
         self._audio: frozenset[str] = frozenset()
+        self.retained_at: float | None = None
 
     def update(
         self,
@@ -99,8 +102,12 @@ class FocusTracker:
             h.focus_changes.popleft()
         return len(h.focus_changes)
 
+    def __len__(self) -> int:
+        return len(self._groups)
+
     def retain(self, live: set[str], now: float) -> None:
         """Forget groups that are gone and were not focused within the window."""
+        self.retained_at = now
         for gid in [g for g in self._groups if g not in live]:
             if self.focus_count_1h(gid, now) == 0:
                 del self._groups[gid]
@@ -158,6 +165,8 @@ def observe(
     focused = min(hinted(groups, hints.focused_pids).items(), default=None)
     focused_id = focused[0] if focused is not None else None
     events = tracker.update(now, focused, audio, input_active)
+    if tracker.retained_at is None or now - tracker.retained_at >= RETAIN_EVERY_S:
+        tracker.retain({g.id for g in groups}, now)
     procs = snapshot.processes
     rows: list[GroupObservation] = []
     for g in groups:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from ml_support import group, proc, snap
 
 from smoothdesk.core import Classification, Decision, Hints, PriorityClass, Reason
-from smoothdesk.ml.observe import FOCUS_WINDOW_S, INPUT_EVERY_S, FocusTracker, observe, with_classes
+from smoothdesk.ml.observe import (
+    FOCUS_WINDOW_S,
+    INPUT_EVERY_S,
+    RETAIN_EVERY_S,
+    FocusTracker,
+    observe,
+    with_classes,
+)
 
 W = 1_700_000_000.0
 
@@ -89,3 +96,14 @@ def test_observe_leader_type_wins_and_missing_members_are_skipped():
     }
     rows, _ = observe(snap(proc(1), proc(2)), groups, classes, {}, Hints(), tracker=FocusTracker())
     assert (rows[0].rule_type, rows[0].n_procs) == ("build", 2)
+
+
+def test_observe_forgets_groups_that_are_gone_now_and_then():
+    tracker = FocusTracker()
+    p = proc(1)
+    for i in range(30):  # a new build job group each time, focused once
+        observe(snap(p, wall=W + i), [group(f"job{i}", 1)], {}, {}, Hints(frozenset({1})), tracker=tracker)
+    assert len(tracker) == 30
+    later = W + FOCUS_WINDOW_S + RETAIN_EVERY_S + 1
+    observe(snap(p, wall=later), [group("job29", 1)], {}, {}, Hints(), tracker=tracker)
+    assert len(tracker) == 1  # job29 is alive; the others were gone and out of the window
