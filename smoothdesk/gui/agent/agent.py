@@ -233,10 +233,9 @@ class SessionAgent:
                     await client.report_focus_fd(fd)
                     return
                 except BusError as exc:
-                    if exc.name in DOOMED:
-                        raise
-                    self._pidfds = False  # this bus passes no descriptors: pid and start time will do
-                    log.info("pidfd report refused (%s); using pid and start time", exc)
+                    # Some buses pass no descriptors (or lose them): pid and start time are as safe.
+                    self._pidfds = False
+                    log.info("pidfd report refused (%s); using pid and start time from now on", exc)
                 finally:
                     os.close(fd)
         await client.report_focus(pid, start)

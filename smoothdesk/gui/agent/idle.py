@@ -8,7 +8,6 @@ from typing import Protocol
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 from Xlib.display import Display
-from Xlib.ext import screensaver
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ class XScreenSaverIdle:
             raise OSError("the X server has no MIT-SCREEN-SAVER extension")
 
     async def seconds(self) -> float:
-        info = screensaver.query_info(self.display, self.display.screen().root)
+        info = self.display.screen().root.screensaver_query_info()
         return float(info.idle) / 1000.0
 
     def close(self) -> None:

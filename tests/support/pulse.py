@@ -1,0 +1,127 @@
+"""A private PulseAudio server for tests: a null sink, clients that play, role-based corking.
+
+    with pulse_server() as pa:          # pa.server == "unix:/tmp/.../native"; pa.env for clients
+        music = pa.play("music")        # pacat from /dev/zero with media.role=music
+        phone = pa.play("phone")        # module-role-cork corks the music stream while this plays
+
+The daemon runs as the current user, root included: it warns that it is not meant to run as
+root but works without --system when given its own runtime dir, HOME and a socket path of ours.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def missing_tools() -> list[str]:
+    return [t for t in ("pulseaudio", "pacat", "pactl") if shutil.which(t) is None]
+
+
+@dataclass
+class PulseServer:
+    dir: Path
+    proc: subprocess.Popen[bytes]
+    clients: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def socket(self) -> Path:
+        return self.dir / "native"
+
+    @property
+    def server(self) -> str:
+        return f"unix:{self.socket}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            PULSE_SERVER=self.server,
+            PULSE_RUNTIME_PATH=str(self.dir / "runtime"),
+            XDG_RUNTIME_DIR=str(self.dir / "xdg"),
+            HOME=str(self.dir / "home"),
+        )
+        return env
+
+    def play(self, role: str = "music", name: str = "sd-test-player") -> subprocess.Popen[bytes]:
+        """A real client playing silence forever, in its own process group; stopped at teardown."""
+        env = {**self.env, "PULSE_PROP": f"media.role={role}"}
+        proc = subprocess.Popen(
+            ["pacat", "--playback", f"--client-name={name}", "/dev/zero"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            process_group=0,
+        )
+        self.clients.append(proc)
+        return proc
+
+    def pactl(self, *args: str) -> str:
+        out = subprocess.run(
+            ["pactl", *args], env=self.env, capture_output=True, text=True, timeout=30, check=True
+        )
+        return out.stdout
+
+    def log(self) -> str:
+        return (self.dir / "pulseaudio.log").read_text(errors="replace")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@contextmanager
+def pulse_server(timeout: float = 20.0) -> Iterator[PulseServer]:
+    """A PulseAudio daemon with only a null sink (the default), a unix socket and role-cork."""
+    missing = missing_tools()
+    if missing:
+        raise RuntimeError(f"missing: {', '.join(missing)} (apt-get install pulseaudio pulseaudio-utils)")
+    tmp = Path(tempfile.mkdtemp(prefix="sd-pulse-"))
+    for sub in ("runtime", "xdg", "home"):
+        (tmp / sub).mkdir(mode=0o700)
+    socket = tmp / "native"
+    argv = [
+        "pulseaudio", "--daemonize=no", "-n", "--use-pid-file=no", "--exit-idle-time=-1",
+        "--disallow-exit", "--disable-shm=yes", "--log-target=stderr",
+        "-L", f"module-native-protocol-unix socket={socket} auth-anonymous=1",
+        "-L", "module-null-sink sink_name=sd_null",
+        "-L", "module-role-cork trigger_roles=phone cork_roles=music",
+    ]  # fmt: skip
+    server: PulseServer | None = None
+    try:
+        with (tmp / "pulseaudio.log").open("wb") as log:
+            proc = subprocess.Popen(argv, stdout=log, stderr=log)
+        server = PulseServer(tmp, proc)
+        deadline = time.monotonic() + timeout
+        while not _answers(server):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"pulseaudio did not start:\n{server.log()}")
+            time.sleep(0.1)
+        yield server
+    finally:
+        if server is not None:
+            for client in server.clients:
+                _stop(client)
+            _stop(server.proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _answers(server: PulseServer) -> bool:
+    if not server.socket.exists():
+        return False
+    done = subprocess.run(["pactl", "info"], env=server.env, capture_output=True, timeout=10, check=False)
+    return done.returncode == 0
