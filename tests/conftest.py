@@ -22,6 +22,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def _state_dir() -> Path:
+    # World-writable and sticky, because some tests run the helper as nobody.
+    path = Path(tempfile.mkdtemp(prefix="sd-state-"))
+    path.chmod(0o1777)
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_state_dir() -> Iterator[Path]:
+    """Helpers started by module-scoped fixtures keep their snapshot log here, never in /var/lib."""
+    path = _state_dir()
+    os.environ["SMOOTHDESK_STATE_DIR"] = str(path)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def private_state_dir(session_state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test's own helpers get a snapshot log of their own."""
+    path = _state_dir()
+    monkeypatch.setenv("SMOOTHDESK_STATE_DIR", str(path))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture
 def shared_tmp() -> Iterator[Path]:
     """A temp dir nobody can reach (pytest's tmp_path lives under a root-only directory)."""

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from smoothdesk import __version__
-from smoothdesk.cli import commands, manage
+from smoothdesk.cli import commands, manage, telemetry
 from smoothdesk.cli.errors import CliError
 from smoothdesk.core.classes import PriorityClass
 from smoothdesk.core.errors import SmoothDeskError
@@ -28,6 +28,9 @@ REMOTE = {
     "resume": commands.cmd_resume,
     "reload": commands.cmd_reload,
     "history": manage.cmd_history,
+    "slo": telemetry.cmd_slo,
+    "alerts": telemetry.cmd_alerts,
+    "report": telemetry.cmd_report,
 }
 RULES = {
     "list": commands.cmd_rules_list,
@@ -85,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     ri.add_argument("dir", metavar="DIR")
     h = sub.add_parser("history", parents=[common], help="recent per-tick metrics from the helper")
     h.add_argument("--since", metavar="DURATION", help="how far back (default 10m, at most 1h)")
+    sub.add_parser("slo", parents=[common], help="SLOs: error budget left and burn rates")
+    sub.add_parser("alerts", parents=[common], help="alerts in force (exit 1 if any is critical)")
+    rp = sub.add_parser("report", parents=[common], help="a report of the helper's snapshot log")
+    rp.add_argument("--since", default="24h", help="how far back: 90s, 30m, 24h, 7d (default 24h)")
+    rp.add_argument("--format", choices=("json", "csv", "html"), default="json", help="default json")
+    rp.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     d = sub.add_parser("doctor", parents=[common], help="what works on this machine and why")
     d.add_argument("--root", default="/", help=argparse.SUPPRESS)
     d.add_argument("--helper", action="store_true", help="the helper's findings, over D-Bus")

@@ -32,8 +32,8 @@ def real_mounts(mounts: Path = Path("/proc/self/mounts")) -> list[str]:
     out = []
     for line in lines:
         parts = line.split()
-        if len(parts) < 3 or parts[2] in VIRTUAL or parts[0] in seen:
-            continue
+        if len(parts) < 4 or parts[2] in VIRTUAL or parts[0] in seen or "ro" in parts[3].split(","):
+            continue  # a read-only mount is full by design, not a disk filling up
         seen.add(parts[0])
         out.append(_unescape(parts[1]))
     return out

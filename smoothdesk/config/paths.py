@@ -30,6 +30,19 @@ def run_dir(user_mode: bool) -> Path:
     return fallback
 
 
+def state_dir(user_mode: bool) -> Path:
+    """Where the snapshot log lives: kept across reboots, unlike run_dir.
+
+    SMOOTHDESK_STATE_DIR overrides it (test suites, and running a second helper beside a real one).
+    """
+    override = os.environ.get("SMOOTHDESK_STATE_DIR")
+    if override:
+        return Path(override)
+    if not user_mode:
+        return Path("/var/lib/smoothdesk")
+    return Path(platformdirs.user_state_dir("smoothdesk"))
+
+
 def user_config_dir() -> Path:
     return Path(platformdirs.user_config_dir("smoothdesk"))
 

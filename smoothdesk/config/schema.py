@@ -272,6 +272,14 @@ OPTIONS: tuple[Option, ...] = (
         True,
         "Read GPU use (DRM fdinfo, amdgpu sysfs, NVML when nvidia-ml-py is installed).",
     ),
+    Option(
+        "ranker",
+        "model",
+        str,
+        "default",
+        "Attention model the policy consults: 'default' (the one shipped, see docs/ml.md), 'off', or "
+        "the path of an .onnx file made by smoothdesk-train (its .json metadata beside it).",
+    ),
     Option("store", "enabled", bool, True, "Keep the snapshot log (SQLite) of metrics, groups and decisions."),
     Option(
         "store",
@@ -298,6 +306,17 @@ OPTIONS: tuple[Option, ...] = (
         bool,
         False,
         "Store a salted SHA-256 of each command line instead of the command line itself.",
+    ),
+    Option(
+        "store",
+        "detail_every",
+        float,
+        10.0,
+        "Seconds between logging every group and the busiest processes; the per-tick figures are "
+        "logged every tick. At a 1 s tick, logging 60 groups every tick grows the log by about "
+        "550 MiB a day; every 10 s keeps it near a tenth of that.",
+        0.0,
+        3600.0,
     ),
     Option(
         "store",

@@ -74,6 +74,21 @@ METHODS: tuple[MethodSpec, ...] = (
         False,
         "Per-tick metrics of the last `seconds` (at most one hour), oldest first.",
     ),
+    MethodSpec("GetAlerts", (), (Arg("alerts", "aa{sv}"),), False, "Alerts in force, most severe first."),
+    MethodSpec(
+        "GetSlo",
+        (),
+        (Arg("slos", "aa{sv}"),),
+        False,
+        "Each SLO: objective, windows judged and bad, error budget left, burn rates.",
+    ),
+    MethodSpec(
+        "GetReport",
+        (Arg("seconds", "d"), Arg("format", "s")),
+        (Arg("report", "s"),),
+        False,
+        "A report of the snapshot log's last `seconds` as json, csv or html text.",
+    ),
     MethodSpec(
         "ReportFocus",
         (Arg("pid", "u"), Arg("start_time", "t")),
@@ -112,6 +127,12 @@ METHODS: tuple[MethodSpec, ...] = (
 SIGNALS: tuple[SignalSpec, ...] = (
     SignalSpec("StatusChanged", (Arg("status", "a{sv}"),), "Paused, resumed or rules reloaded."),
     SignalSpec("AppsChanged", (Arg("changed", "as"),), "Group ids whose class changed."),
+    SignalSpec(
+        "Alert",
+        (Arg("alert", "a{sv}"),),
+        "An alert raised, changed in severity or resolved: id, severity, metric, value, threshold, "
+        "message, since.",
+    ),
     SignalSpec("Metrics", (Arg("sample", "a{sv}"),), "One tick's metrics, at most twice a second."),
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import math
 import os
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 MAX_REF = 256
 MAX_DURATION = 30 * 86400.0
 MAX_HISTORY = 3600.0
+MAX_REPORT = 3650 * 86400.0
+REPORT_FORMATS = ("json", "csv", "html")
 MAX_AUDIO_CLIENTS = 256
 DEMOTING = frozenset({PriorityClass.BACKGROUND.value, PriorityClass.IDLE.value})
 
@@ -52,11 +55,17 @@ def check_class(name: str) -> str:
         raise errors.InvalidArgument("class_name", str(exc)) from None
 
 
-def check_seconds(value: float) -> float:
-    """History span: finite and positive; more than an hour is clamped to the hour kept."""
+def check_seconds(value: float, most: float = MAX_HISTORY) -> float:
+    """A span back in time: finite and positive; more than is kept is clamped to what is kept."""
     if not math.isfinite(value) or value <= 0:
-        raise errors.InvalidArgument("seconds", f"must be more than 0 (at most {MAX_HISTORY:g} is kept)")
-    return min(value, MAX_HISTORY)
+        raise errors.InvalidArgument("seconds", f"must be more than 0 (at most {most:g} is kept)")
+    return min(value, most)
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in REPORT_FORMATS:
+        raise errors.InvalidArgument("format", f"must be one of {', '.join(REPORT_FORMATS)}")
+    return fmt
 
 
 def focus_process(uid: int, pid: int, start: int) -> tuple[int, int] | None:
@@ -119,6 +128,11 @@ class HelperService:
             "GetConfig": lambda uid, a: [to_vardict(self.api.config())],
             "GetDoctor": lambda uid, a: [[to_vardict(x) for x in self.api.doctor()]],
             "GetHistory": lambda uid, a: [[to_vardict(x) for x in self.api.history(check_seconds(a[0]))]],
+            "GetAlerts": lambda uid, a: [[to_vardict(x) for x in self.api.alerts()]],
+            "GetSlo": lambda uid, a: [[to_vardict(x) for x in self.api.slo()]],
+            "GetReport": lambda uid, a: self._report_text(
+                check_seconds(a[0], MAX_REPORT), check_format(a[1])
+            ),
             "AddRule": lambda uid, a: [self.api.add_rule(uid, rulecheck.check_rule(from_variant(a[0])))],
             "DeleteRule": lambda uid, a: [
                 self.api.delete_rule(uid, rulecheck.check_matchers(from_variant(a[0])))
@@ -127,6 +141,10 @@ class HelperService:
                 to_vardict(self.api.import_ananicy(uid, rulecheck.check_path(a[0])))
             ],
         }
+
+    async def _report_text(self, seconds: float, fmt: str) -> list[str]:
+        # Reading days of the snapshot log takes a while: off the loop, so ticks go on.
+        return [await asyncio.get_running_loop().run_in_executor(None, self.api.report, seconds, fmt)]
 
     def start(self) -> None:
         self.bus.add_message_handler(self._on_message)
@@ -237,6 +255,8 @@ class HelperService:
                 result: Any = None
             else:
                 result = self._handlers[spec.name](uid, args)
+                if inspect.isawaitable(result):
+                    result = await result
             body = result if isinstance(result, list) else []
             return Message.new_method_return(msg, spec.out_signature, body)
         except errors.BusError as exc:

@@ -60,6 +60,7 @@ class BusEndpoint:
         self.daemon.on_apps_changed.append(self._apps_changed)
         self.daemon.on_status_changed.append(self._status_changed)
         self.daemon.on_metrics.append(self._metrics)
+        self.daemon.on_alert.append(self._alert)
         log.info("serving %s on the %s bus", BUS_NAME, spec)
 
     def _apps_changed(self, changed: list[str]) -> None:
@@ -81,6 +82,11 @@ class BusEndpoint:
             return
         self._last_metrics = now
         self.service.emit("Metrics", sample)
+
+    def _alert(self, alert: dict[str, Any]) -> None:
+        # Alerts carry their own hysteresis, so each transition is sent, none coalesced.
+        if self.service is not None:
+            self.service.emit("Alert", alert)
 
     def _status_changed(self) -> None:
         if self.service is not None:

@@ -14,6 +14,8 @@ from smoothdesk.core.decision import Pin
 from smoothdesk.core.group import AppGroup
 from smoothdesk.dbus import errors
 from smoothdesk.helper import admin
+from smoothdesk.telemetry.report_format import render_report
+from smoothdesk.telemetry.schema import StoreError
 
 if TYPE_CHECKING:
     from smoothdesk.helper.daemon import Daemon
@@ -101,10 +103,28 @@ class Controller:
         return [
             {"key": f.key, "status": f.status, "summary": f.summary, "meaning": f.meaning}
             for f in probe(root)
-        ]
+        ] + self.d.telemetry.findings()
 
     def history(self, seconds: float) -> list[dict[str, Any]]:
         return self.d.history.since(seconds)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return self.d.telemetry.active_alerts()
+
+    def slo(self) -> list[dict[str, Any]]:
+        return [dict(s.to_dict()) for s in self.d.telemetry.slo_status()]
+
+    def report(self, seconds: float, fmt: str) -> str:
+        writer = self.d.telemetry.writer
+        if writer is None:
+            why = "; ".join(p for p in self.d.telemetry.problems if p.startswith("snapshot log")) or (
+                "store.enabled is off" if not self.d.settings.get("store", "enabled") else "dry run"
+            )
+            raise errors.NotFound(f"no snapshot log to report from ({why})")
+        try:
+            return render_report(writer.store, seconds, fmt)
+        except StoreError as exc:
+            raise errors.BusError(str(exc)) from None
 
     # changes (caller_uid comes from the bus, never from arguments)
 

@@ -21,7 +21,7 @@ from smoothdesk.actuator import (
 from smoothdesk.collector.netlink import ProcConnector
 from smoothdesk.collector.tracker import ProcessTable
 from smoothdesk.config.loader import load_settings
-from smoothdesk.config.paths import config_files, run_dir
+from smoothdesk.config.paths import config_files, run_dir, state_dir
 from smoothdesk.config.schema import Settings
 from smoothdesk.core.decision import Decision, Hints
 from smoothdesk.core.group import AppGroup, Classification
@@ -38,6 +38,7 @@ from smoothdesk.helper.incremental import (
 from smoothdesk.helper.pins import PinStore
 from smoothdesk.helper.reporters import ReportBook
 from smoothdesk.helper.rulebook import RuleBook, default_write_path
+from smoothdesk.helper.telemetry import Telemetry
 from smoothdesk.policy.engine import EngineConfig, PolicyInputs, PolicyState, decide
 from smoothdesk.policy.grouper import group_processes
 from smoothdesk.policy.ranker import RuleOnlyRanker
@@ -57,6 +58,7 @@ class Options:
     tick: float | None = None
     proc_root: Path = Path("/")
     run_dir: Path | None = None
+    state_dir: Path | None = None
     user: bool = False
     rules_write_path: Path | None = None
     ananicy_extra_root: Path | None = None
@@ -107,12 +109,19 @@ class Daemon:
         )
         self.pins = PinStore(None if self.dry_run else self.run_dir / "pins.json")
         self.engine_config = self._engine_config()
-        self.ranker = RuleOnlyRanker()
+        self.telemetry = Telemetry(
+            self.settings,
+            user_mode=self.user_mode,
+            uid=self.uid,
+            dry_run=self.dry_run,
+            state_dir=options.state_dir or state_dir(self.user_mode),
+        )
+        self.ranker = self.telemetry.ranker or RuleOnlyRanker()
         self.policy_state = PolicyState()
         self.hints = Hints()
         self.reports = ReportBook()
         self.netlink: ProcConnector | None = None
-        self.own_pids = frozenset({os.getpid()})
+        self._self_pids = frozenset({os.getpid()})
         self.snapshot: Snapshot | None = None
         self.groups: dict[str, AppGroup] = {}
         self.decisions: dict[str, Decision] = {}
@@ -126,12 +135,18 @@ class Daemon:
         self.on_apps_changed: list[Any] = []
         self.on_status_changed: list[Any] = []
         self.on_metrics: list[Any] = []
+        self.on_alert: list[Any] = []
         self._force_full = True
         self._regroup = True
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
 
     # properties used by the controller
+
+    @property
+    def own_pids(self) -> frozenset[int]:
+        """The helper and its probe's sampler: never grouped, classified or demoted."""
+        return self._self_pids | self.telemetry.child_pids()
 
     @property
     def paused(self) -> bool:
@@ -222,6 +237,9 @@ class Daemon:
             self._regroup = False
         t2 = time.process_time()
         self._classify(snapshot, changed, full)
+        self.telemetry.before_decide(
+            snapshot, list(self.groups.values()), self.classifications, self.decisions, self.hints
+        )
         t3 = time.process_time()
         if full:
             todo = list(self.groups.values())
@@ -262,8 +280,26 @@ class Daemon:
         self.ticks += 1
         if self.snapshot is not None:
             sample = self.history.record(self.snapshot, self.decisions, sum(costs.values()))
-            for callback in self.on_metrics:
-                callback(sample)
+            self._telemetry(self.snapshot, sample)
+
+    def _telemetry(self, snapshot: Snapshot, sample: dict[str, Any]) -> None:
+        """Responsiveness figures, the snapshot log, SLOs, alerts and memory protection."""
+        groups = list(self.groups.values())
+        figures = self.telemetry.figures(snapshot, groups, self.decisions, snapshot.monotonic)
+        top = figures.pop("top_apps")
+        sample.update(figures)  # the history ring keeps these too, for GetHistory
+        focused = next((g.id for g in groups if self.hints.focused_pids.intersection(g.members)), None)
+        events = self.telemetry.after_tick(snapshot, groups, self.decisions, sample, focused)
+        plan = self.telemetry.memory_plan
+        if plan is not None and not self.paused:
+            kill = bool(self.settings.get("memory", "kill"))
+            self.actuator.apply_memory(plan, snapshot.processes, allow_kill=kill)
+        for callback in self.on_metrics:
+            callback({**sample, "top_apps": top})
+        for event in events:
+            log.info("alert %s: %s", event.severity, event.message)
+            for callback in self.on_alert:
+                callback(event.to_dict())
 
     def set_hints(
         self,

@@ -42,6 +42,7 @@ async def run(daemon: Daemon) -> int:
     endpoint = BusEndpoint(daemon)
     try:
         await endpoint.start(daemon.options.bus)
+        daemon.telemetry.start()
         daemon.tick()
         connector = _open_netlink(daemon)
         if connector is not None:
@@ -61,6 +62,7 @@ async def run(daemon: Daemon) -> int:
         if daemon.netlink is not None:
             loop.remove_reader(daemon.netlink.fileno())
             daemon.netlink.close()
+        daemon.telemetry.stop()
         report = daemon.actuator.restore_all()
         log.info(
             "stopped: %d changes restored, %d processes already gone, %d refused by the kernel",

@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tick", type=float, help="seconds between ticks (default from config: 1)")
     p.add_argument("--run-dir", type=Path, help="where the journal lives (default /run/smoothdesk)")
     p.add_argument(
+        "--state-dir",
+        type=Path,
+        help="where the snapshot log lives (default /var/lib/smoothdesk, or ~/.local/state/smoothdesk)",
+    )
+    p.add_argument(
         "--rules-write-path",
         type=Path,
         help="file AddRule/DeleteRule write (default /etc/smoothdesk/rules.d/90-dbus.toml as root)",
@@ -100,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         config=args.config,
         tick=args.tick,
         run_dir=args.run_dir,
+        state_dir=args.state_dir,
         user=args.user,
         rules_write_path=args.rules_write_path,
         ananicy_extra_root=args.ananicy_root,

@@ -1,0 +1,92 @@
+"""The per-tick figures beyond the basics: responsiveness, percentages the alerts read, per-class CPU."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from smoothdesk.core.decision import Decision
+from smoothdesk.core.group import AppGroup
+from smoothdesk.core.snapshot import Snapshot
+from smoothdesk.telemetry.latency import LatencyWindow
+from smoothdesk.telemetry.score import responsiveness_score
+
+TOP_APPS = 5
+
+
+def _percent(part: float, whole: float) -> float:
+    return 100.0 * part / whole if whole > 0 else 0.0
+
+
+def system_figures(snapshot: Snapshot) -> dict[str, float]:
+    """The machine-wide figures under the names the alerts and SLOs use (all percentages 0-100)."""
+    s = snapshot.system
+    return {
+        "cpu_busy_percent": float(s.cpu_busy),
+        "memory_available_percent": _percent(s.mem_available, s.mem_total),
+        "swap_used_percent": _percent(s.swap_total - s.swap_free, s.swap_total),
+        "psi_cpu_some_avg10": s.psi_value("cpu"),
+        "psi_memory_some_avg10": s.psi_value("memory"),
+        "psi_memory_full_avg10": s.psi_value("memory", "full"),
+        "psi_io_some_avg10": s.psi_value("io"),
+        "psi_io_full_avg10": s.psi_value("io", "full"),
+        "mem_total": float(s.mem_total),
+        "swap_total": float(s.swap_total),
+        "swap_free": float(s.swap_free),
+    }
+
+
+def latency_figures(window: LatencyWindow | None) -> dict[str, float]:
+    """The probe's window; nothing at all (not zeros) when there is no probe or no sample yet."""
+    if window is None or window.count == 0:
+        return {}
+    return {
+        "latency_p50_ms": window.p50_ms,
+        "latency_p95_ms": window.p95_ms,
+        "latency_p99_ms": window.p99_ms,
+        "latency_max_ms": window.max_ms,
+        "latency_missed": float(window.missed),
+    }
+
+
+def score(window: LatencyWindow | None, figures: Mapping[str, float]) -> float:
+    return responsiveness_score(
+        window if window is not None and window.count else None,
+        figures.get("psi_cpu_some_avg10"),
+        figures.get("psi_memory_full_avg10"),
+        figures.get("psi_io_full_avg10"),
+        None,  # xruns: no source reports them yet
+    )
+
+
+def cpu_by_class(
+    snapshot: Snapshot, groups: Sequence[AppGroup], decisions: Mapping[str, Decision]
+) -> dict[str, float]:
+    """Percent of the whole machine used by each class's groups over the last tick."""
+    procs, ncpu = snapshot.processes, max(1, snapshot.system.ncpu)
+    out: dict[str, float] = {}
+    for g in groups:
+        decision = decisions.get(g.id)
+        klass = decision.klass.value if decision is not None else "normal"
+        used = sum(procs[p].cpu_tick for p in g.members if p in procs)
+        out[klass] = out.get(klass, 0.0) + used / ncpu
+    return out
+
+
+def top_apps(snapshot: Snapshot, groups: Sequence[AppGroup], limit: int = TOP_APPS) -> list[dict[str, Any]]:
+    """The busiest groups of the last tick: name and percent of one core."""
+    procs = snapshot.processes
+    used = [(sum(procs[p].cpu_tick for p in g.members if p in procs), g.name) for g in groups]
+    used.sort(reverse=True)
+    return [{"name": name, "cpu": cpu} for cpu, name in used[:limit] if cpu > 0]
+
+
+def storable(sample: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric part of a sample, flattened (cpu_by_class -> cpu_class_<name>), for the log."""
+    out: dict[str, float] = {}
+    for key, value in sample.items():
+        if isinstance(value, (bool, int, float)):
+            out[key] = float(value)
+        elif key == "cpu_by_class" and isinstance(value, dict):
+            out.update({f"cpu_class_{k}": float(v) for k, v in value.items()})
+    return out

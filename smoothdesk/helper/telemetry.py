@@ -1,0 +1,274 @@
+"""The helper's telemetry: latency probe, snapshot log, SLOs, alerts, memory guard, GPU, ranker, exporter.
+
+The daemon calls `before_decide` (the ranker needs this tick's rows before the engine runs) and
+`after_tick` once per tick, from the loop that owns all state. Every part is optional and fails
+alone: a broken model, an unwritable log or a busy exporter port is logged and reported, and the
+helper goes on managing the desktop without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from smoothdesk.collector.diskspace import disk_usage
+from smoothdesk.collector.gpu import GpuReader
+from smoothdesk.config.schema import Settings
+from smoothdesk.core.decision import Decision, Hints
+from smoothdesk.core.errors import SmoothDeskError
+from smoothdesk.core.group import AppGroup, Classification
+from smoothdesk.core.observation import GroupObservation
+from smoothdesk.core.snapshot import Snapshot
+from smoothdesk.helper import samples
+from smoothdesk.ml.observe import FocusTracker, observe, with_classes
+from smoothdesk.ml.ranker import OnnxRanker, load_default
+from smoothdesk.policy.memory import MemoryGuard, MemoryPlan, MemorySettings
+from smoothdesk.telemetry.alerts import AlertEngine, AlertEvent, AlertSettings
+from smoothdesk.telemetry.exporter import Exporter, Latest
+from smoothdesk.telemetry.probe import LatencyProbe
+from smoothdesk.telemetry.slo import SloStatus, SloTracker, slos_from_settings
+from smoothdesk.telemetry.store import SnapshotStore
+from smoothdesk.telemetry.writer import StoreWriter
+
+log = logging.getLogger("smoothdesk.helper")
+
+DISK_EVERY = 30.0  # seconds between filesystem usage reads
+
+
+def load_ranker(setting: str) -> OnnxRanker | None:
+    if setting == "off":
+        return None
+    ranker = load_default() if setting == "default" else OnnxRanker(Path(setting))
+    log.info("attention ranker: %s", ranker.model_path)
+    return ranker
+
+
+class Telemetry:
+    """Owns the telemetry parts; see the module docstring for when the daemon calls in."""
+
+    def __init__(
+        self, settings: Settings, *, user_mode: bool, uid: int, dry_run: bool, state_dir: Path
+    ) -> None:
+        self.settings = settings
+        self.state_dir = state_dir
+        self.user_mode = user_mode
+        self.dry_run = dry_run
+        self.problems: list[str] = []
+        self.alerts = AlertEngine(AlertSettings.from_settings(settings))
+        self.slo = SloTracker(slos_from_settings(settings))
+        self.memory = MemoryGuard(
+            MemorySettings.from_section(settings.values["memory"]), user_uid=uid if user_mode else None
+        )
+        self.tracker = FocusTracker()
+        self.ranker: OnnxRanker | None = None
+        self._try("ranker", self._start_ranker)
+        self.probe: LatencyProbe | None = None
+        self.gpu = GpuReader() if settings.get("gpu", "enabled") else None
+        self.writer: StoreWriter | None = None
+        self.exporter: Exporter | None = None
+        self.store_path: Path | None = None
+        self.memory_plan: MemoryPlan | None = None
+        self.rows: list[GroupObservation] = []
+        self.latest: Latest | None = None
+        self._disk: dict[str, float] = {}
+        self._disk_at = -DISK_EVERY
+        self._memory_alert: str | None = None
+        self._detail_at = float("-inf")
+
+    # lifecycle
+
+    def start(self) -> None:
+        if self.settings.get("probe", "enabled"):
+            self._try("latency probe", self._start_probe)
+        if self.settings.get("store", "enabled"):
+            self._try("snapshot log", self._start_store)
+        if self.settings.get("exporter", "enabled"):
+            self._try("exporter", self._start_exporter)
+
+    def _try(self, part: str, start: Any) -> None:
+        try:
+            start()
+        except (SmoothDeskError, OSError, ValueError) as exc:
+            self.problems.append(f"{part}: {exc}")
+            log.warning("%s disabled: %s", part, exc)
+
+    def _start_ranker(self) -> None:
+        self.ranker = load_ranker(str(self.settings.get("ranker", "model")))
+
+    def _start_probe(self) -> None:
+        probe = LatencyProbe(float(self.settings.get("probe", "interval_ms")) / 1000.0, nice=0)
+        probe.start()
+        self.probe = probe
+
+    def _start_store(self) -> None:
+        configured = str(self.settings.get("store", "path"))
+        path = Path(configured) if configured else self.state_dir / "snapshots.sqlite"
+        if self.dry_run:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+        store = SnapshotStore.open(
+            path,
+            hash_cmdlines=bool(self.settings.get("store", "hash_cmdlines")),
+            max_age_s=float(self.settings.get("store", "max_age_days")) * 86400,
+            max_bytes=int(self.settings.get("store", "max_mb")) * 2**20,
+            processes_per_tick=int(self.settings.get("store", "processes_per_tick")),
+        )
+        for problem in store.problems:
+            self.problems.append(f"snapshot log: {problem}")
+            log.warning("snapshot log: %s", problem)
+        self.store_path = path
+        self.writer = StoreWriter(store)
+
+    def _start_exporter(self) -> None:
+        s = self.settings
+        self.exporter = Exporter(
+            lambda: self.latest,
+            address=str(s.get("exporter", "address")),
+            port=int(s.get("exporter", "port")),
+            allow_remote=bool(s.get("exporter", "allow_remote")),
+            top_apps=int(s.get("exporter", "top_apps")),
+        )
+        log.info("exporter on http://%s:%d/metrics", self.exporter.address, self.exporter.port)
+
+    def stop(self) -> None:
+        if self.probe is not None:
+            self.probe.stop()
+        if self.exporter is not None:
+            self.exporter.close()
+        if self.writer is not None:
+            self.writer.close()
+
+    def child_pids(self) -> frozenset[int]:
+        """Our own helper processes (the probe's sampler): never grouped, classified or demoted."""
+        pid = self.probe.pid if self.probe is not None else None
+        return frozenset() if pid is None else frozenset({pid})
+
+    # per tick
+
+    def before_decide(
+        self,
+        snapshot: Snapshot,
+        groups: Sequence[AppGroup],
+        classifications: Mapping[int, Classification],
+        decisions: Mapping[str, Decision],
+        hints: Hints,
+    ) -> None:
+        """This tick's rows (with last tick's classes) for the ranker, and focus events for the log."""
+        self.rows, events = observe(snapshot, groups, classifications, decisions, hints, tracker=self.tracker)
+        if self.ranker is not None:
+            self.ranker.observe_tick(self.rows)
+        if self.writer is not None:
+            for event in events:
+                self.writer.submit_focus(event.ts, event.group_id, event.pid, event.kind)
+
+    def figures(
+        self, snapshot: Snapshot, groups: Sequence[AppGroup], decisions: Mapping[str, Decision], now: float
+    ) -> dict[str, Any]:
+        """What this tick adds to the Metrics sample."""
+        window = self.probe.window() if self.probe is not None else None
+        out: dict[str, Any] = samples.system_figures(snapshot)
+        out.update(samples.latency_figures(window))
+        out["score"] = samples.score(window, out)
+        out["cpu_by_class"] = samples.cpu_by_class(snapshot, groups, decisions)
+        out["top_apps"] = samples.top_apps(snapshot, groups)
+        if now - self._disk_at >= DISK_EVERY:
+            self._disk, self._disk_at = disk_usage(), now
+        out.update({f"disk_used_percent:{m}": v for m, v in self._disk.items()})
+        if self.gpu is not None:
+            busy = self.gpu.read(now).busy_percent
+            if busy is not None:
+                out["gpu_busy_percent"] = busy
+        return out
+
+    def after_tick(
+        self, snapshot: Snapshot, groups: Sequence[AppGroup], decisions: Mapping[str, Decision],
+        sample: dict[str, Any], focused: str | None,
+    ) -> list[AlertEvent]:  # fmt: skip
+        """Log the tick, feed SLOs and alerts, plan memory protection; returns alert transitions."""
+        wall = float(sample["time"])
+        numbers = samples.storable(sample)
+        self.slo.observe(wall, numbers)
+        events = self.alerts.update(wall, numbers) + self.slo.update(wall)
+        self.memory_plan = self.memory.update(
+            snapshot.monotonic,
+            numbers["psi_memory_some_avg10"],
+            numbers["psi_memory_full_avg10"],
+            focused=focused,
+            groups=groups,
+            decisions=decisions,
+            processes=snapshot.processes,
+        )
+        events += self._memory_events(wall)
+        rows = with_classes(self.rows, decisions)
+        self.latest = Latest(numbers, rows)
+        if self.writer is not None:
+            chosen = [(d.group_id, d.klass.value, d.reason_text) for d in decisions.values()]
+            if snapshot.monotonic - self._detail_at >= float(self.settings.get("store", "detail_every")):
+                self._detail_at = snapshot.monotonic
+                owners = {pid: g.id for g in groups for pid in g.members}
+                procs = list(snapshot.processes.values())
+                self.writer.submit_tick(wall, numbers, procs, rows, chosen, owners)
+            else:
+                self.writer.submit_tick(wall, numbers, [], [], chosen)
+        return events
+
+    def _memory_events(self, wall: float) -> list[AlertEvent]:
+        """The memory guard's warning, named after the largest background user, as an alert."""
+        plan = self.memory_plan
+        text = plan.alert if plan is not None else None
+        if text == self._memory_alert:
+            return []
+        was, self._memory_alert = self._memory_alert, text
+        if text is None and was is None:
+            return []
+        return [self._memory_event(wall, text)]
+
+    def _memory_event(self, wall: float, text: str | None) -> AlertEvent:
+        psi = self.memory_plan.psi_some if self.memory_plan is not None else 0.0
+        threshold = float(self.settings.get("memory", "psi_some_threshold"))
+        severity, message = ("warning", text) if text else ("resolved", "memory pressure over: released")
+        metric = "psi_memory_some_avg10"
+        return AlertEvent("memory:guard", severity, metric, psi, threshold, message, wall, wall)
+
+    # reads for the bus
+
+    def findings(self) -> list[dict[str, str]]:
+        """doctor lines for the telemetry parts: what runs, and why not where it does not."""
+
+        def line(key: str, ok: bool, summary: str, meaning: str) -> dict[str, str]:
+            return {"key": key, "status": "ok" if ok else "warn", "summary": summary, "meaning": meaning}
+
+        broken = {p.split(":", 1)[0]: p for p in self.problems}
+        probe = self.probe
+        out = [
+            line("latency probe", probe is not None,
+                 f"sampler pid {probe.pid}, nice {probe.effective_nice}" if probe is not None
+                 else broken.get("latency probe", "off (probe.enabled)"),
+                 "Scheduling latency is measured, not guessed: the score and SLOs rest on it."),
+            line("snapshot log", self.writer is not None,
+                 str(self.store_path) if self.writer is not None
+                 else broken.get("snapshot log", "off (store.enabled, or a dry run)"),
+                 "History for reports and for training the attention model."),
+            line("ranker", self.ranker is not None,
+                 str(self.ranker.model_path) if self.ranker is not None
+                 else broken.get("ranker", "off (ranker.model)"),
+                 "The attention model has a bounded say; rules, guardrails and pins still win."),
+        ]  # fmt: skip
+        if self.gpu is not None:
+            st = self.gpu.status
+            out.append(line("gpu", st.present, ", ".join(st.sources) if st.present else st.reason,
+                            "GPU use per process, where the driver exposes it."))  # fmt: skip
+        return out
+
+    def active_alerts(self) -> list[dict[str, Any]]:
+        now = time.time()
+        active = [a.to_dict() for a in self.alerts.active()]
+        if self._memory_alert is not None:
+            active.append(self._memory_event(now, self._memory_alert).to_dict())
+        return active + [a.to_dict() for a in self.slo.alerts(now)]
+
+    def slo_status(self) -> list[SloStatus]:
+        return self.slo.status(time.time())
