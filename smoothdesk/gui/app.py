@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"smoothdesk: {exc}", file=sys.stderr)
         return 2
     if args.agent_only:
-        from smoothdesk.gui.agent import run_agent  # type: ignore[attr-defined]
+        from smoothdesk.gui.agent import run_agent
 
         return int(run_agent(["--bus", bus]))
     return _run_tray(bus, args)

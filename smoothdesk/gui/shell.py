@@ -38,6 +38,7 @@ class TrayApp(QObject):
         self._visible_poll = QTimer(self)
         self._visible_poll.timeout.connect(self._check_visible)
         self.conn.alert.connect(self.notifier.notify)
+        self.conn.connected.connect(self._alerts_in_force)
         self.conn.disconnected.connect(self._on_disconnected)
         self.tray.quit_requested.connect(self.quit)
         self.tray.settings_requested.connect(self.open_settings)
@@ -95,6 +96,15 @@ class TrayApp(QObject):
             self.offer_start()
         self.offered_start = True
 
+    def _alerts_in_force(self) -> None:
+        # The Alert signal marks transitions; those raised before we connected come from GetAlerts.
+        def show(alerts: list[dict[str, Any]]) -> None:
+            for alert in alerts or []:
+                if alert.get("severity") != "resolved":
+                    self.notifier.notify(alert)
+
+        self.conn.call("GetAlerts", on_done=show, on_error=lambda name, message: None)
+
     def _tray_message(self, title: str, body: str, severity: str) -> None:
         icon = (
             QSystemTrayIcon.MessageIcon.Critical
@@ -114,7 +124,7 @@ class TrayApp(QObject):
 
     def _start_agent(self, bus: str) -> None:
         try:
-            from smoothdesk.gui.agent import SessionAgent  # type: ignore[attr-defined]
+            from smoothdesk.gui.agent import SessionAgent
         except ImportError as exc:
             log.warning("session agent not available (%s): focus and audio are not reported", exc)
             return

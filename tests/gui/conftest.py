@@ -23,12 +23,12 @@ HELPER_CONFIG = "[helper]\ntick = 0.5\n[rules]\nananicy_dirs = []\n"
 class UserHelper:
     """`smoothdesk-helper --user` on a private bus, started and stopped by a test."""
 
-    def __init__(self, bus: str, tmp: Path, *, dry_run: bool = True) -> None:
+    def __init__(self, bus: str, tmp: Path, *, dry_run: bool = True, extra_config: str = "") -> None:
         self.bus = bus
         self.dir = tmp
         self.dry_run = dry_run
         self.config = tmp / "helper.toml"
-        self.config.write_text(HELPER_CONFIG)
+        self.config.write_text(HELPER_CONFIG + extra_config)
         self.log = tmp / "helper.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
