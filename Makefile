@@ -18,7 +18,7 @@ APT_DESKTOP := xvfb openbox trayer xdotool x11-utils x11-apps pulseaudio pulseau
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 \
   libxcb-shape0 libxcb-xkb1 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 fonts-dejavu-core
 
-.PHONY: run test lint bench system-deps clean install
+.PHONY: run test lint bench screenshots system-deps clean install
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -46,6 +46,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# PNGs of the tray, the dashboard, the applications and the rules windows for the README, taken
+# under Xvfb against a real helper on a private bus.
+screenshots: system-deps $(STAMP)
+	$(PY) scripts/screenshots.py docs/screenshots
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -6,7 +6,7 @@ the probe's p99 is taken per 1-s window while the machine is idle and while one 
 on each CPU, at the probe's own class (interactive: no lever, so nice 0); the figures are the
 medians of the window p99s, and their ratio. All in one run, interleaved idle/busy reps.
 
-Usage: .venv/bin/python bench/bench_probe.py [--seconds 10] [--reps 2] [--interval-ms 2]
+Usage: .venv/bin/python bench/bench_probe.py [--seconds 10] [--reps 2] [--interval-ms 4]
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--reps", type=int, default=2)
-    ap.add_argument("--interval-ms", type=float, default=2.0)
+    ap.add_argument("--interval-ms", type=float, default=4.0)
     args = ap.parse_args()
     interval = args.interval_ms / 1000
 

@@ -40,6 +40,8 @@ install_files "$PKG/polkit/rules.d" '*.rules' "$PREFIX/share/polkit-1/rules.d"
 install_files "$PKG/tmpfiles.d" '*.conf' "$PREFIX/lib/tmpfiles.d"
 install_files "$PKG/share/smoothdesk" 'config.toml' "$PREFIX/share/smoothdesk"
 install_files "$SRC/resources/rules.d" '*.toml' "$PREFIX/share/smoothdesk/rules.d"
+install_files "$SRC/resources/model" 'attention.*' "$PREFIX/share/smoothdesk/model"
+install_files "$SRC/resources/icons" '*.svg' "$PREFIX/share/smoothdesk/icons"
 
 # The unit names the executable by its path; keep it pointing where pip put it.
 if [ "$PREFIX" != /usr ]; then

@@ -364,7 +364,7 @@ OPTIONS: tuple[Option, ...] = (
         "probe",
         "interval_ms",
         float,
-        2.0,
+        4.0,
         "Milliseconds between the probe's wake-up deadlines (each wake-up costs a few microseconds).",
         0.5,
         100.0,

@@ -179,7 +179,7 @@ class Controller:
         groups = self.d.groups
         if ref in groups:
             return groups[ref]
-        if ref.isdigit():
+        if ref.isascii() and ref.isdigit():  # "²".isdigit() holds, but int() refuses it
             pid = int(ref)
             for group in groups.values():
                 if pid in group.members:

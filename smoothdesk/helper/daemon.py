@@ -238,7 +238,12 @@ class Daemon:
         t2 = time.process_time()
         self._classify(snapshot, changed, full)
         self.telemetry.before_decide(
-            snapshot, list(self.groups.values()), self.classifications, self.decisions, self.hints
+            snapshot,
+            list(self.groups.values()),
+            self.classifications,
+            self.decisions,
+            self.hints,
+            input_idle=self.reports.idle_seconds(),
         )
         t3 = time.process_time()
         if full:

@@ -36,6 +36,8 @@ from smoothdesk.telemetry.writer import StoreWriter
 log = logging.getLogger("smoothdesk.helper")
 
 DISK_EVERY = 30.0  # seconds between filesystem usage reads
+# The agent re-sends idle time only when it moves by more than 5 s, so "recent" must allow for that.
+INPUT_RECENT_S = 10.0
 
 
 def load_ranker(setting: str) -> OnnxRanker | None:
@@ -155,9 +157,18 @@ class Telemetry:
         classifications: Mapping[int, Classification],
         decisions: Mapping[str, Decision],
         hints: Hints,
+        *,
+        input_idle: float | None = None,
     ) -> None:
-        """This tick's rows (with last tick's classes) for the ranker, and focus events for the log."""
-        self.rows, events = observe(snapshot, groups, classifications, decisions, hints, tracker=self.tracker)
+        """This tick's rows (with last tick's classes) for the ranker, and focus events for the log.
+
+        `input_idle` (seconds since the person last touched keyboard or mouse, None when no agent
+        says) marks input to the focused group, which the attention label counts as use.
+        """
+        active = input_idle is not None and input_idle < INPUT_RECENT_S
+        self.rows, events = observe(
+            snapshot, groups, classifications, decisions, hints, tracker=self.tracker, input_active=active
+        )
         if self.ranker is not None:
             self.ranker.observe_tick(self.rows)
         if self.writer is not None:

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from smoothdesk.config import vendor
 from smoothdesk.config.loader import apply_file
-from smoothdesk.config.schema import OPTIONS, defaults
+from smoothdesk.config.schema import OPTIONS, TABLE_ARRAYS, defaults
 from smoothdesk.dbus.names import BUS_NAME, INTERFACE, OBJECT_PATH
 from tests.support.bus import system_bus_config
 from tests.support.users import REPO, drop_to_nobody, unprivileged_python
@@ -42,6 +43,8 @@ INSTALL_MAP = {
     "packaging/tmpfiles.d": "lib/tmpfiles.d",
     "packaging/share/smoothdesk": "share/smoothdesk",
     "resources/rules.d": "share/smoothdesk/rules.d",
+    "resources/model": "share/smoothdesk/model",
+    "resources/icons": "share/smoothdesk/icons",
 }
 
 
@@ -268,25 +271,41 @@ def test_vendor_config_lists_every_option_commented_with_its_default() -> None:
     text = VENDOR_CONFIG.read_text(encoding="utf-8")
     # Everything is commented out, so the schema's defaults apply and there is one source of truth.
     assert all(table == {} for table in tomllib.loads(text).values())
-    uncommented = re.sub(r"^#(?=[a-z_]+ = )", "", text, flags=re.MULTILINE)
-    data = tomllib.loads(uncommented)
-    expected: dict[str, dict[str, object]] = {}
+    data = tomllib.loads(uncomment(text))
+    expected: dict[str, object] = {}
     for opt in OPTIONS:
-        expected.setdefault(opt.section, {})[opt.key] = opt.default
+        if opt.section in TABLE_ARRAYS:  # [[slo]] tables: the list itself, one table per entry
+            fields = [f.key for f in TABLE_ARRAYS[opt.section][1]]
+            expected[opt.section] = [{k: e[k] for k in fields if k in e} for e in opt.default]
+        else:
+            expected.setdefault(opt.section, {})[opt.key] = opt.default  # type: ignore[index]
     assert data == expected
     for opt in OPTIONS:
+        if opt.section in TABLE_ARRAYS:
+            continue
         # The line before each option is the end of its description.
         before = text.split(f"\n#{opt.key} = ", 1)[0].splitlines()[-1]
         assert before.startswith("# "), opt.key
+    assert text == vendor.render(), "regenerate: python -m smoothdesk.config.vendor > " + str(VENDOR_CONFIG)
+
+
+def uncomment(text: str) -> str:
+    return re.sub(r"^#(?=[a-z0-9_]+ = |\[\[)", "", text, flags=re.MULTILINE)
 
 
 def test_vendor_config_uncommented_is_accepted_by_the_loader(tmp_path: Path) -> None:
-    uncommented = re.sub(r"^#(?=[a-z_]+ = )", "", VENDOR_CONFIG.read_text(encoding="utf-8"), flags=re.M)
+    uncommented = uncomment(VENDOR_CONFIG.read_text(encoding="utf-8"))
     path = tmp_path / "config.toml"
     path.write_text(uncommented, encoding="utf-8")
     settings = defaults()
     apply_file(settings, path)
-    assert settings.values == defaults().values
+
+    def sourceless(values: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+        # An [[slo]] entry remembers the file:line it came from; everything else must be equal.
+        slo = [{k: v for k, v in e.items() if k != "source"} for e in values["slo"]["objectives"]]  # type: ignore[attr-defined]
+        return {**values, "slo": {"objectives": slo}}
+
+    assert sourceless(settings.values) == sourceless(defaults().values)
 
 
 # ---------------------------------------------------------------------------------------- D-Bus
