@@ -23,13 +23,17 @@ IDLE_LIMIT = 0.5  # % of one core
 START_LIMIT = 1.5  # seconds
 
 
-def start_app(ws: Workspace, x: XSession, bus: str, log: Path) -> tuple[subprocess.Popen[bytes], float]:
+def start_app(
+    ws: Workspace, x: XSession, bus: str, log: Path, agent: bool = False
+) -> tuple[subprocess.Popen[bytes], float]:
     env = {**x.env, "QT_QPA_PLATFORM": "xcb", "XDG_RUNTIME_DIR": str(ws.dir), "XDG_CONFIG_HOME": str(ws.dir)}
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)  # notifications fall back to the tray; no user session here
     with log.open("wb") as err:
         started = time.time()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "smoothdesk.gui.app", "--bus", bus, "--no-agent"], env=env, stderr=err
+            [sys.executable, "-m", "smoothdesk.gui.app", "--bus", bus, *([] if agent else ["--no-agent"])],
+            env=env,
+            stderr=err,
         )
     ws.procs.append(proc)
     return proc, started
@@ -74,24 +78,34 @@ def main() -> None:
             f"limit {START_LIMIT} s, ratio {median / START_LIMIT:.2f}"
         )
 
-        log = ws.dir / "idle.log"
-        proc, _ = start_app(ws, x, bus, log)
-        visible_at(log)
-        time.sleep(5.0)  # connected, first status and icon rendered: the steady state follows
-        c0, t0 = cpu_seconds(proc.pid), time.monotonic()
-        h0 = cpu_seconds(helper.pid)
-        time.sleep(args.seconds)
-        c1, t1 = cpu_seconds(proc.pid), time.monotonic()
-        h1 = cpu_seconds(helper.pid)
-        stop(proc, log)
-        idle = (c1 - c0) / (t1 - t0) * 100
-        helper_cpu = (h1 - h0) / (t1 - t0) * 100
-        tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
-        print(
-            f"tray app idle, windows closed, Metrics at 1 Hz: {idle:.3f}% of one core over {t1 - t0:.0f} s "
-            f"(limit {IDLE_LIMIT}%, ratio {idle / IDLE_LIMIT:.2f}); helper meanwhile {helper_cpu:.2f}%; "
-            f"CPU time resolution {tick_ms:.0f} ms"
-        )
+        for agent in (False, True):
+            idle(ws, x, bus, helper, args.seconds, agent=agent)
+
+
+def idle(
+    ws: Workspace, x: XSession, bus: str, helper: subprocess.Popen[bytes], seconds: float, *, agent: bool
+) -> None:
+    log = ws.dir / f"idle-{agent}.log"
+    proc, _ = start_app(ws, x, bus, log, agent)
+    visible_at(log)
+    time.sleep(5.0)  # connected, first status and icon rendered: the steady state follows
+    c0, h0, t0 = cpu_seconds(proc.pid), cpu_seconds(helper.pid), time.monotonic()
+    time.sleep(seconds)
+    c1, h1, t1 = cpu_seconds(proc.pid), cpu_seconds(helper.pid), time.monotonic()
+    stop(proc, log)
+    cpu = (c1 - c0) / (t1 - t0) * 100
+    helper_cpu = (h1 - h0) / (t1 - t0) * 100
+    what = (
+        "with the session agent (X11 focus, idle; no audio server here)"
+        if agent
+        else "tray only (--no-agent)"
+    )
+    print(
+        f"tray app idle, windows closed, Metrics at 1 Hz, {what}: {cpu:.3f}% of one core "
+        f"over {t1 - t0:.0f} s "
+        f"(limit {IDLE_LIMIT}%, ratio {cpu / IDLE_LIMIT:.2f}); helper meanwhile {helper_cpu:.2f}%; "
+        f"CPU time resolution {1000 / os.sysconf('SC_CLK_TCK'):.0f} ms"
+    )
 
 
 if __name__ == "__main__":

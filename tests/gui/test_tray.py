@@ -145,3 +145,30 @@ def test_start_on_login_toggles_the_autostart_entry(tray: Tray, user_dirs: Path)
     assert autostart.exec_line().split()[0].endswith("smoothdesk")
     tray.actions["autostart"].trigger()
     assert not entry.exists() and not tray.actions["autostart"].isChecked()
+
+
+@pytest.mark.root
+def test_denied_pause_says_so_and_changes_nothing(qtbot: QtBot, tray: Tray, user_helper: UserHelper) -> None:
+    """The helper runs as root in user mode, so the same tray run as nobody is refused."""
+    import json
+    import subprocess
+
+    from tests.support.users import drop_to_nobody, unprivileged_python
+
+    exe, env = unprivileged_python()
+    out = subprocess.run(
+        [exe, "-m", "tests.gui.denied_client", user_helper.bus],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        preexec_fn=drop_to_nobody,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    told = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "not allowed to pause" in told["message"] and "nothing was changed" in told["message"]
+    assert "uid 65534" in told["message"]  # the helper's own reason follows
+    assert told["state"] != TrayState.PAUSED.value
+    assert status_of(qtbot, tray.conn)["paused"] is False
