@@ -24,10 +24,10 @@ TIMEOUT = 20_000
 
 
 class LiveHelper(UserHelper):
-    """Not a dry run; ImportAnanicy may read tests/data/ananicy."""
+    """A dry run only if asked; ImportAnanicy may read tests/data/ananicy."""
 
-    def __init__(self, bus: str, tmp: Path) -> None:
-        super().__init__(bus, tmp, dry_run=False)
+    def __init__(self, bus: str, tmp: Path, *, dry_run: bool = False) -> None:
+        super().__init__(bus, tmp, dry_run=dry_run)
         self.config.write_text(LIVE_CONFIG)
         self.rules_file = tmp / "rules.toml"
 
@@ -36,10 +36,10 @@ class LiveHelper(UserHelper):
 
 
 @contextmanager
-def live_helper(bus: str, tmp: Path) -> Iterator[LiveHelper]:
+def live_helper(bus: str, tmp: Path, *, dry_run: bool = False) -> Iterator[LiveHelper]:
     helper_dir = tmp / "helper"
     helper_dir.mkdir()
-    helper = LiveHelper(bus, helper_dir)
+    helper = LiveHelper(bus, helper_dir, dry_run=dry_run)
     try:
         helper.start()
         yield helper

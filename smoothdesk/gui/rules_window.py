@@ -1,0 +1,260 @@
+"""The rules window: loaded rules with their sources and matches, an editor, and ananicy import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressDialog,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from smoothdesk.gui.banner import Banner, describe_error
+from smoothdesk.gui.rule_form import RuleForm
+from smoothdesk.gui.rule_match import MATCHERS, Preview, preview
+from smoothdesk.gui.rules_model import MATCH, RULE_ROLE, RULES_HELP, RulesModel, layer, source_path
+
+if TYPE_CHECKING:
+    from smoothdesk.gui.connection import HelperConnection
+
+APPS_REFRESH_MS = 5000
+
+
+class RulesWindow(QWidget):
+    """Every change goes through the helper (AddRule, DeleteRule, ImportAnanicy), which checks
+    it again and reloads; the list shows what the helper then reports."""
+
+    def __init__(self, connection: HelperConnection, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("SmoothDesk: rules")
+        self.conn = connection
+        self.model = RulesModel(self)
+        self.editing: dict[str, Any] | None = None
+        self.last_preview: Preview | None = None
+        self.progress: QProgressDialog | None = None
+        self._listening = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(APPS_REFRESH_MS)
+        self._timer.timeout.connect(self.refresh_apps)
+
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(MATCH, QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(lambda _: self.edit_selected())
+        buttons = QHBoxLayout()
+        for text, slot in (
+            ("New", self.new_rule),
+            ("Edit", self.edit_selected),
+            ("Delete", self.delete_selected),
+            ("Import ananicy directory…", self.import_dialog),
+        ):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.table, 1)
+        left_layout.addLayout(buttons)
+
+        self.form = RuleForm()
+        self.form.changed.connect(self._draft_changed)
+        self.save_button = QPushButton("Save rule")
+        self.save_button.clicked.connect(self.save_draft)
+        self.test_button = QPushButton("Test against running apps")
+        self.test_button.clicked.connect(self.test_draft)
+        self.test_result = QLabel(RULES_HELP)
+        self.test_result.setWordWrap(True)
+        editor = QGroupBox("Rule")
+        editor_layout = QVBoxLayout(editor)
+        editor_layout.addWidget(self.form)
+        row = QHBoxLayout()
+        row.addWidget(self.save_button)
+        row.addWidget(self.test_button)
+        editor_layout.addLayout(row)
+        editor_layout.addWidget(self.test_result)
+        editor_layout.addStretch(1)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(editor)
+        split.setStretchFactor(0, 3)
+        self.banner = Banner()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addWidget(split, 1)
+        self.resize(1100, 620)
+        self.new_rule()
+
+    # loading, only while shown
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._listening:
+            self._listening = True
+            self.conn.status.connect(self._status_changed)
+            self._timer.start()
+            self.refresh()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        if self._listening:
+            self._listening = False
+            self.conn.status.disconnect(self._status_changed)
+        self._timer.stop()
+
+    def _status_changed(self, _status: dict[str, Any]) -> None:
+        self.refresh()  # rules reloaded (here or by another client)
+
+    def refresh(self) -> None:
+        self.conn.call("rules", on_done=self.model.set_rules, on_error=self._failed)
+        self.refresh_apps()
+
+    def refresh_apps(self) -> None:
+        self.conn.call("apps", on_done=self.model.set_apps, on_error=self._failed)
+
+    # editing
+
+    def selected_rule(self) -> dict[str, Any] | None:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].data(RULE_ROLE) if rows else None
+
+    def new_rule(self) -> None:
+        self.editing = None
+        self.form.clear()
+
+    def edit_selected(self) -> None:
+        rule = self.selected_rule()
+        if rule is None:
+            self.banner.error("Select a rule to edit.")
+            return
+        self.editing = rule
+        self.form.load(rule)
+        if layer(rule, self.model.writable) != "yours":
+            self.banner.info(
+                f"This rule comes from {source_path(rule)}. Saving writes your own rule with the same "
+                "matchers, which takes precedence; the original file is left alone."
+            )
+
+    def _draft_changed(self) -> None:
+        self.save_button.setEnabled(self.form.valid)
+
+    def save_draft(self) -> None:
+        draft = self.form.draft()
+        if not self.form.valid:
+            self.banner.error("Fix the fields marked in red first.")
+            return
+        old = self.editing
+        self.banner.clear_message()
+
+        def saved(source: str) -> None:
+            self.model.writable.add(source)
+            moved = (
+                old is not None
+                and _matchers(old) != _matchers(draft)
+                and layer(old, self.model.writable) == "yours"
+            )
+            if moved and old is not None:
+                self.conn.call("delete_rule", _matchers(old), on_error=self._failed)
+            self.editing = dict(draft, source=source)
+            self.banner.info(f"Saved to {source}.")
+            self.refresh()
+
+        self.conn.call("add_rule", draft, on_done=saved, on_error=self._failed)
+
+    def delete_selected(self) -> None:
+        rule = self.selected_rule()
+        if rule is None:
+            self.banner.error("Select a rule to delete.")
+            return
+
+        def deleted(removed: int) -> None:
+            if removed:
+                self.banner.info(f"Deleted {removed} rule(s).")
+                self.refresh()
+            else:
+                self.banner.error(
+                    f"Not deleted: only rules in your own rules file can be deleted; this one is in "
+                    f"{source_path(rule)}. Add a rule with the same matchers to override it."
+                )
+
+        self.conn.call("delete_rule", _matchers(rule), on_done=deleted, on_error=self._failed)
+
+    def test_draft(self) -> None:
+        """Which running apps the draft would match (see rule_match for what can be checked)."""
+
+        def tested(apps: list[dict[str, Any]]) -> None:
+            self.model.set_apps(apps)
+            result = preview(self.form.draft(), apps)
+            self.last_preview = result
+            names = result.names()
+            head = (
+                f"Matches {len(names)} running app(s): {', '.join(names[:20])}"
+                if names
+                else "Matches no running app"
+            )
+            self.test_result.setText(f"{head}.\n({result.note()})")
+
+        self.conn.call("apps", on_done=tested, on_error=self._failed)
+
+    # ananicy import
+
+    def import_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(
+            self, "Import an ananicy-cpp rules directory", "/etc/ananicy.d"
+        )
+        if path:
+            self.import_ananicy(path)
+
+    def import_ananicy(self, path: str) -> None:
+        self.progress = QProgressDialog(f"Importing {path}…", "", 0, 0, self)
+        self.progress.setCancelButton(None)
+        self.progress.setWindowModality(Qt.WindowModality.WindowModal)
+        self.progress.setMinimumDuration(0)
+        self.progress.show()
+
+        def finish() -> None:
+            if self.progress is not None:
+                self.progress.close()
+                self.progress = None
+
+        def done(s: dict[str, Any]) -> None:
+            finish()
+            self.banner.info(
+                f"Imported {s.get('path')}: {s.get('rules')} rules, {s.get('errors')} errors, "
+                f"{s.get('warnings')} warnings ({s.get('total_rules')} rules loaded in all; "
+                "for this run of the helper)"
+            )
+            self.refresh()
+
+        def failed(name: str, message: str) -> None:
+            finish()
+            self._failed(name, message)
+
+        self.conn.call("import_ananicy", str(Path(path).absolute()), on_done=done, on_error=failed)
+
+    def _failed(self, name: str, message: str) -> None:
+        self.banner.error(describe_error(name, message))
+
+    def grab_screenshot(self, path: str | Path) -> bool:
+        return self.grab().save(str(path), "PNG")
+
+
+def _matchers(rule: dict[str, Any]) -> dict[str, str]:
+    return {k: str(rule[k]) for k in MATCHERS if rule.get(k)}

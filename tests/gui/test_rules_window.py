@@ -1,0 +1,154 @@
+"""The rules window against a real user-mode helper: validation, add/delete, preview, import."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from smoothdesk.gui.rule_match import preview
+from smoothdesk.gui.rules_model import LAYER, RUNNING
+from smoothdesk.gui.rules_window import RulesWindow
+from tests.gui.live import ANANICY, TIMEOUT, LiveHelper, connect, live_helper
+from tests.support.procs import named_binary, stop
+
+
+@pytest.fixture
+def helper(bus_address: str, tmp_path: Path) -> Iterator[LiveHelper]:
+    with live_helper(bus_address, tmp_path, dry_run=True) as h:
+        yield h
+
+
+@pytest.fixture
+def window(qtbot: QtBot, helper: LiveHelper) -> Iterator[RulesWindow]:
+    conn = connect(qtbot, helper.bus)
+    w = RulesWindow(conn)
+    qtbot.addWidget(w)
+    try:
+        w.show()
+        qtbot.waitUntil(lambda: w.model.rowCount() > 0 and bool(w.model.apps), timeout=TIMEOUT)
+        yield w
+    finally:
+        w.hide()
+        conn.stop()
+
+
+@pytest.fixture
+def sleeper(tmp_path: Path) -> Iterator[str]:
+    name = f"sdr{uuid.uuid4().hex[:8]}"
+    proc = subprocess.Popen([str(named_binary(tmp_path, name)), "-c", "sleep 600"], start_new_session=True)
+    try:
+        yield name
+    finally:
+        stop(proc)
+
+
+def test_inline_errors_name_the_field(qtbot: QtBot, window: RulesWindow) -> None:
+    form = window.form
+    form.edits["name"].setText("make")
+    form.edits["cmdline"].setText("build(")
+    label = form.error_labels["cmdline"]
+    assert not label.isHidden() and label.text().startswith("cmdline: not a valid regular expression")
+    assert "color:#b00020" in label.styleSheet()
+    assert not window.save_button.isEnabled()
+    form.edits["cmdline"].setText("(a+)+")
+    assert "nested repetition" in label.text()
+    form.edits["cmdline"].setText("make -j")
+    assert label.isHidden()
+    assert "needs a class or a type" in form.error_labels["rule"].text()
+    form.klass.setCurrentIndex(form.klass.findData("background"))
+    assert form.valid and window.save_button.isEnabled()
+    assert all(lbl.isHidden() or not lbl.text() for lbl in form.error_labels.values())
+
+
+def test_add_and_delete_round_trip(
+    qtbot: QtBot, window: RulesWindow, helper: LiveHelper, sleeper: str
+) -> None:
+    form = window.form
+    form.edits["name"].setText(sleeper)
+    form.klass.setCurrentIndex(form.klass.findData("idle"))
+    window.save_button.click()
+    qtbot.waitUntil(lambda: window.model.row_of({"name": sleeper}) >= 0, timeout=TIMEOUT)
+    row = window.model.row_of({"name": sleeper})
+    rule = window.model.rules[row]
+    assert rule["class"] == "idle" and rule["source"].startswith(str(helper.rules_file))
+    assert window.model.index(row, LAYER).data() == "yours"
+    assert sleeper in helper.rules_file.read_text()
+    # The running-apps column shows the spawned process once the apps list has it.
+    qtbot.waitUntil(
+        lambda: sleeper in str(window.model.index(window.model.row_of({"name": sleeper}), RUNNING).data()),
+        timeout=TIMEOUT,
+    )
+    window.table.selectRow(window.model.row_of({"name": sleeper}))
+    window.delete_selected()
+    qtbot.waitUntil(lambda: window.model.row_of({"name": sleeper}) < 0, timeout=TIMEOUT)
+    assert window.banner.text() == "Deleted 1 rule(s)."
+    assert sleeper not in helper.rules_file.read_text()
+
+
+def test_deleting_a_system_rule_is_refused_and_explained(qtbot: QtBot, window: RulesWindow) -> None:
+    row = next(i for i, r in enumerate(window.model.rules) if window.model.index(i, LAYER).data() == "system")
+    before = len(window.model.rules)
+    window.table.selectRow(row)
+    window.delete_selected()
+    qtbot.waitUntil(lambda: window.banner.kind == "error", timeout=TIMEOUT)
+    assert "only rules in your own rules file" in window.banner.text()
+    assert len(window.model.rules) == before
+
+
+def test_test_against_running_shows_the_spawned_process(
+    qtbot: QtBot, window: RulesWindow, sleeper: str
+) -> None:
+    window.form.edits["name"].setText(sleeper)
+    window.form.edits["cmdline"].setText("sleep")
+    window.test_button.click()
+    qtbot.waitUntil(lambda: window.last_preview is not None, timeout=TIMEOUT)
+    assert window.last_preview is not None and window.last_preview.names() == [sleeper]
+    text = window.test_result.text()
+    assert f"Matches 1 running app(s): {sleeper}" in text
+    # ListApps carries no command lines: the preview says so rather than pretending.
+    assert "matched on name" in text and "not checked" in text and "cmdline" in text
+
+
+def test_preview_checks_what_the_rows_carry() -> None:
+    apps: list[dict[str, Any]] = [
+        {"name": "firefox", "unit": "app-firefox-12.scope"},
+        {"name": "cc1plus", "unit": "", "exe": "/usr/lib/gcc/cc1plus", "cmdline": ["cc1plus", "-O2"]},
+        {"name": "a-very-long-nam", "unit": ""},
+    ]
+    assert preview({"name": "firefox"}, apps).names() == ["firefox"]
+    assert preview({"unit": "app-firefox-*.scope"}, apps).names() == ["firefox"]
+    p = preview({"exe": "/usr/lib/gcc/*", "cmdline": "-O[0-3]"}, apps)
+    assert p.names() == ["cc1plus"] and p.checked == ["exe", "cmdline"] and p.unchecked == []
+    assert preview({"name": "a-very-long-name-indeed"}, apps).names() == ["a-very-long-nam"]
+    nothing = preview({"parent": "bash"}, apps)
+    assert nothing.names() == [] and nothing.note().startswith("cannot test")
+
+
+def test_import_ananicy_shows_progress_then_a_summary(qtbot: QtBot, window: RulesWindow) -> None:
+    before = len(window.model.rules)
+    window.import_ananicy(str(ANANICY))
+    assert window.progress is not None and window.progress.isVisible()
+    qtbot.waitUntil(lambda: window.progress is None, timeout=TIMEOUT)
+    text = window.banner.text()
+    assert window.banner.kind == "info" and text.startswith(f"Imported {ANANICY.resolve()}:")
+    rules = int(text.split(": ", 1)[1].split(" rules")[0])
+    assert rules > 0
+    qtbot.waitUntil(lambda: len(window.model.rules) > before, timeout=TIMEOUT)
+    layers = {window.model.index(i, LAYER).data() for i in range(window.model.rowCount())}
+    assert "ananicy" in layers
+
+
+def test_import_outside_the_allowed_roots_is_refused(
+    qtbot: QtBot, window: RulesWindow, tmp_path: Path
+) -> None:
+    before = len(window.model.rules)
+    window.import_ananicy(str(tmp_path))
+    qtbot.waitUntil(lambda: window.progress is None, timeout=TIMEOUT)
+    assert window.banner.kind == "error" and "not under an allowed root" in window.banner.text()
+    assert len(window.model.rules) == before
