@@ -59,26 +59,28 @@ def score(window: LatencyWindow | None, figures: Mapping[str, float]) -> float:
     )
 
 
+def group_cpu(snapshot: Snapshot, groups: Sequence[AppGroup]) -> list[tuple[AppGroup, float]]:
+    """Each group with its members' CPU over the last tick (percent of one core)."""
+    procs = snapshot.processes
+    return [(g, sum(procs[p].cpu_tick for p in g.members if p in procs)) for g in groups]
+
+
 def cpu_by_class(
-    snapshot: Snapshot, groups: Sequence[AppGroup], decisions: Mapping[str, Decision]
+    used: Sequence[tuple[AppGroup, float]], decisions: Mapping[str, Decision], ncpu: int
 ) -> dict[str, float]:
     """Percent of the whole machine used by each class's groups over the last tick."""
-    procs, ncpu = snapshot.processes, max(1, snapshot.system.ncpu)
     out: dict[str, float] = {}
-    for g in groups:
+    for g, cpu in used:
         decision = decisions.get(g.id)
         klass = decision.klass.value if decision is not None else "normal"
-        used = sum(procs[p].cpu_tick for p in g.members if p in procs)
-        out[klass] = out.get(klass, 0.0) + used / ncpu
+        out[klass] = out.get(klass, 0.0) + cpu / max(1, ncpu)
     return out
 
 
-def top_apps(snapshot: Snapshot, groups: Sequence[AppGroup], limit: int = TOP_APPS) -> list[dict[str, Any]]:
+def top_apps(used: Sequence[tuple[AppGroup, float]], limit: int = TOP_APPS) -> list[dict[str, Any]]:
     """The busiest groups of the last tick: name and percent of one core."""
-    procs = snapshot.processes
-    used = [(sum(procs[p].cpu_tick for p in g.members if p in procs), g.name) for g in groups]
-    used.sort(reverse=True)
-    return [{"name": name, "cpu": cpu} for cpu, name in used[:limit] if cpu > 0]
+    busy = sorted(((cpu, g.name) for g, cpu in used if cpu > 0), reverse=True)
+    return [{"name": name, "cpu": cpu} for cpu, name in busy[:limit]]
 
 
 def storable(sample: Mapping[str, Any]) -> dict[str, float]:

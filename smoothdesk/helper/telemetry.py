@@ -23,7 +23,7 @@ from smoothdesk.core.group import AppGroup, Classification
 from smoothdesk.core.observation import GroupObservation
 from smoothdesk.core.snapshot import Snapshot
 from smoothdesk.helper import samples
-from smoothdesk.ml.observe import FocusTracker, observe, with_classes
+from smoothdesk.ml.observe import FocusTracker, Tick, rows_for, track
 from smoothdesk.ml.ranker import OnnxRanker, load_default
 from smoothdesk.policy.memory import MemoryGuard, MemoryPlan, MemorySettings
 from smoothdesk.telemetry.alerts import AlertEngine, AlertEvent, AlertSettings
@@ -79,6 +79,8 @@ class Telemetry:
         self._disk_at = -DISK_EVERY
         self._memory_alert: str | None = None
         self._detail_at = float("-inf")
+        self._tick: Tick | None = None
+        self._classifications: Mapping[int, Classification] = {}
 
     # lifecycle
 
@@ -166,11 +168,18 @@ class Telemetry:
         says) marks input to the focused group, which the attention label counts as use.
         """
         active = input_idle is not None and input_idle < INPUT_RECENT_S
-        self.rows, events = observe(
-            snapshot, groups, classifications, decisions, hints, tracker=self.tracker, input_active=active
-        )
+        tick, events = track(snapshot, groups, hints, tracker=self.tracker, input_active=active)
+        self._tick = tick
         if self.ranker is not None:
-            self.ranker.observe_tick(self.rows)
+            # Rows are built only for the groups the engine asks about, with last tick's classes
+            # (features never read the class).
+            self.ranker.observe_lazy(
+                lambda asked: rows_for(
+                    tick, snapshot, asked, classifications, decisions, tracker=self.tracker
+                ),
+                tick.now,
+            )
+        self._classifications = classifications
         if self.writer is not None:
             for event in events:
                 self.writer.submit_focus(event.ts, event.group_id, event.pid, event.kind)
@@ -183,8 +192,9 @@ class Telemetry:
         out: dict[str, Any] = samples.system_figures(snapshot)
         out.update(samples.latency_figures(window))
         out["score"] = samples.score(window, out)
-        out["cpu_by_class"] = samples.cpu_by_class(snapshot, groups, decisions)
-        out["top_apps"] = samples.top_apps(snapshot, groups)
+        used = samples.group_cpu(snapshot, groups)
+        out["cpu_by_class"] = samples.cpu_by_class(used, decisions, snapshot.system.ncpu)
+        out["top_apps"] = samples.top_apps(used)
         if now - self._disk_at >= DISK_EVERY:
             self._disk, self._disk_at = disk_usage(), now
         out.update({f"disk_used_percent:{m}": v for m, v in self._disk.items()})
@@ -213,15 +223,20 @@ class Telemetry:
             processes=snapshot.processes,
         )
         events += self._memory_events(wall)
-        rows = with_classes(self.rows, decisions)
-        self.latest = Latest(numbers, rows)
+        detail = snapshot.monotonic - self._detail_at >= float(self.settings.get("store", "detail_every"))
+        if detail and self._tick is not None:
+            # Every group's row costs ~15 us; built every store.detail_every, not every tick.
+            self._detail_at = snapshot.monotonic
+            self.rows = rows_for(
+                self._tick, snapshot, groups, self._classifications, decisions, tracker=self.tracker
+            )
+        self.latest = Latest(numbers, self.rows)
         if self.writer is not None:
             chosen = [(d.group_id, d.klass.value, d.reason_text) for d in decisions.values()]
-            if snapshot.monotonic - self._detail_at >= float(self.settings.get("store", "detail_every")):
-                self._detail_at = snapshot.monotonic
+            if detail:
                 owners = {pid: g.id for g in groups for pid in g.members}
                 procs = list(snapshot.processes.values())
-                self.writer.submit_tick(wall, numbers, procs, rows, chosen, owners)
+                self.writer.submit_tick(wall, numbers, procs, self.rows, chosen, owners)
             else:
                 self.writer.submit_tick(wall, numbers, [], [], chosen)
         return events

@@ -143,31 +143,49 @@ def hinted(groups: Sequence[AppGroup], pids: frozenset[int]) -> dict[str, int]:
     return out
 
 
-def observe(
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """What one tick's tracking saw: the time, the focused group, the audio groups."""
+
+    now: float
+    focused_id: str | None
+    audio: frozenset[str]
+
+
+def track(
     snapshot: Snapshot,
     groups: Sequence[AppGroup],
-    classifications: Mapping[int, Classification],
-    decisions: Mapping[str, Decision],
     hints: Hints,
     *,
     tracker: FocusTracker,
     wall: float | None = None,
     input_active: bool = False,
-) -> tuple[list[GroupObservation], list[FocusEvent]]:
-    """One row per group for this tick, and the focus events to log; advances `tracker`.
-
-    `decisions` gives each row's `klass` (a group without one gets ""): pass the previous tick's
-    decisions when scoring before deciding, then `with_classes` once this tick is decided.
-    """
+) -> tuple[Tick, list[FocusEvent]]:
+    """Advance `tracker` by one tick; the focus events to log. Cheap: the rows are rows_for()'s."""
     now = snapshot.wall if wall is None else wall
     audio = hinted(groups, hints.audio_pids)
     # Two groups can hold focused pids only through a stale hint; the lowest id wins, stably.
     focused = min(hinted(groups, hints.focused_pids).items(), default=None)
-    focused_id = focused[0] if focused is not None else None
     events = tracker.update(now, focused, audio, input_active)
     if tracker.retained_at is None or now - tracker.retained_at >= RETAIN_EVERY_S:
         tracker.retain({g.id for g in groups}, now)
-    procs = snapshot.processes
+    return Tick(now, focused[0] if focused is not None else None, frozenset(audio)), events
+
+
+def rows_for(
+    tick: Tick,
+    snapshot: Snapshot,
+    groups: Sequence[AppGroup],
+    classifications: Mapping[int, Classification],
+    decisions: Mapping[str, Decision],
+    *,
+    tracker: FocusTracker,
+) -> list[GroupObservation]:
+    """One row per group, as of `tick` (call it before the tracker moves on to the next tick).
+
+    `decisions` gives each row's `klass` (a group without one gets ""); features never read it.
+    """
+    now, procs = tick.now, snapshot.processes
     rows: list[GroupObservation] = []
     for g in groups:
         members = [procs[p] for p in g.members if p in procs]
@@ -191,14 +209,30 @@ def observe(
                 io_write_rate=sum(p.io_write_rate for p in members),
                 age_s=max(0.0, snapshot.monotonic - oldest / CLOCK_TICKS) if members else 0.0,
                 has_tty=any(p.tty != 0 for p in members),
-                focused=g.id == focused_id,
-                audio=g.id in audio,
+                focused=g.id == tick.focused_id,
+                audio=g.id in tick.audio,
                 seconds_since_focus=tracker.seconds_since_focus(g.id, now),
                 seconds_since_audio=tracker.seconds_since_audio(g.id, now),
                 focus_count_1h=tracker.focus_count_1h(g.id, now),
             )
         )
-    return rows, events
+    return rows
+
+
+def observe(
+    snapshot: Snapshot,
+    groups: Sequence[AppGroup],
+    classifications: Mapping[int, Classification],
+    decisions: Mapping[str, Decision],
+    hints: Hints,
+    *,
+    tracker: FocusTracker,
+    wall: float | None = None,
+    input_active: bool = False,
+) -> tuple[list[GroupObservation], list[FocusEvent]]:
+    """track() then rows_for(): one row per group for this tick, and the focus events to log."""
+    tick, events = track(snapshot, groups, hints, tracker=tracker, wall=wall, input_active=input_active)
+    return rows_for(tick, snapshot, groups, classifications, decisions, tracker=tracker), events
 
 
 def with_classes(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ INSTALLED_DIRS = (Path(sys.prefix) / "share" / "smoothdesk" / "model", Path("/us
 MODEL_NAME, META_NAME = "attention.onnx", "attention.json"
 # Scores of an older tick are stale: the helper stopped feeding rows, so say nothing.
 MAX_AGE_S = 30.0
+RowBuilder = Callable[[Sequence[AppGroup]], Sequence[GroupObservation]]
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
@@ -77,6 +78,8 @@ class OnnxRanker:
             raise MLError(f"{self.model_path}: no output named {self._output!r}")
         self._rows: Sequence[GroupObservation] = ()
         self._scores: dict[str, float] | None = None
+        self._build: RowBuilder | None = None
+        self._built_at = 0.0
 
     def probabilities(self, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """P(attention) for each row of a feature matrix (features.matrix)."""
@@ -94,12 +97,20 @@ class OnnxRanker:
 
     def observe_tick(self, rows: Sequence[GroupObservation]) -> None:
         """Give the ranker this tick's rows; they are scored on the first `score` call."""
-        self._rows, self._scores = rows, None
+        self._rows, self._scores, self._build = rows, None, None
+
+    def observe_lazy(self, build: RowBuilder, wall: float) -> None:
+        """Give the ranker a way to make this tick's rows, so only the groups asked about are built."""
+        self._rows, self._scores, self._build, self._built_at = (), None, build, wall
 
     def score(
         self, groups: Sequence[AppGroup], snapshot: Snapshot, hints: Hints, now: float
     ) -> Mapping[str, float]:
         """Probabilities for the requested groups found in the last rows given; others neutral."""
+        if self._build is not None:
+            if snapshot.wall - self._built_at > MAX_AGE_S:
+                return {}
+            return self.score_observations(self._build(groups))
         if not self._rows or snapshot.wall - self._rows[0].ts > MAX_AGE_S:
             return {}
         if self._scores is None:
