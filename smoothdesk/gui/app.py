@@ -40,30 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _helper_on(spec: str) -> bool:
+    from dbus_fast import MessageType
+
     from smoothdesk.dbus.client import connect
     from smoothdesk.dbus.names import BUS_NAME
+    from smoothdesk.gui.connection import bus_daemon
 
     bus = await connect(spec)
     try:
-        return await _owned(bus, BUS_NAME)
+        reply = await bus_daemon(bus, "NameHasOwner", "s", BUS_NAME)
+        return bool(reply is not None and reply.message_type == MessageType.METHOD_RETURN and reply.body[0])
     finally:
         bus.disconnect()
-
-
-async def _owned(bus: object, name: str) -> bool:
-    from dbus_fast import Message, MessageType
-
-    reply = await bus.call(  # type: ignore[attr-defined]
-        Message(
-            destination="org.freedesktop.DBus",
-            path="/org/freedesktop/DBus",
-            interface="org.freedesktop.DBus",
-            member="NameHasOwner",
-            signature="s",
-            body=[name],
-        )
-    )
-    return bool(reply is not None and reply.message_type == MessageType.METHOD_RETURN and reply.body[0])
 
 
 def resolve_bus(spec: str) -> str:

@@ -34,6 +34,16 @@ def _raw_signature(args: tuple[Any, ...]) -> str:
     return out
 
 
+async def bus_daemon(bus: MessageBus, member: str, signature: str, *body: Any) -> Message | None:
+    """Call the bus daemon itself (AddMatch, GetNameOwner, NameHasOwner)."""
+    dest, path, iface = DBUS
+    return await bus.call(
+        Message(
+            destination=dest, path=path, interface=iface, member=member, signature=signature, body=list(body)
+        )
+    )
+
+
 class HelperConnection(QObject):
     """Connects, follows the helper's bus name, reconnects with backoff; signals fire in the GUI thread."""
 
@@ -187,14 +197,6 @@ class HelperConnection(QObject):
         values = [from_variant(v) for v in reply.body]
         return values[0] if len(values) == 1 else (values or None)
 
-    async def _dbus(self, bus: MessageBus, member: str, sig: str, *body: Any) -> Message | None:
-        dest, path, iface = DBUS
-        return await bus.call(
-            Message(
-                destination=dest, path=path, interface=iface, member=member, signature=sig, body=list(body)
-            )
-        )
-
     async def _run(self) -> None:
         assert self._stopping is not None
         backoff = BACKOFF_MIN
@@ -224,14 +226,14 @@ class HelperConnection(QObject):
         """One bus connection: follow the helper's name until the bus goes away or we stop."""
         assert self._stopping is not None and self._owner_changed is not None
         bus.add_message_handler(self._on_message)
-        await self._dbus(bus, "AddMatch", "s", f"type='signal',interface='{INTERFACE}',path='{OBJECT_PATH}'")
-        await self._dbus(
+        await bus_daemon(bus, "AddMatch", "s", f"type='signal',interface='{INTERFACE}',path='{OBJECT_PATH}'")
+        await bus_daemon(
             bus,
             "AddMatch",
             "s",
             f"type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{BUS_NAME}'",
         )
-        reply = await self._dbus(bus, "GetNameOwner", "s", BUS_NAME)
+        reply = await bus_daemon(bus, "GetNameOwner", "s", BUS_NAME)
         self._owner = str(reply.body[0]) if reply and reply.message_type == MessageType.METHOD_RETURN else ""
         gone = asyncio.ensure_future(bus.wait_for_disconnect())  # type: ignore[no-untyped-call]
         stop = asyncio.ensure_future(self._stopping.wait())

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from smoothdesk.dbus.client import connect
 from smoothdesk.dbus.errors import BusError
+from smoothdesk.gui.connection import bus_daemon
 from smoothdesk.gui.icons import ICON_DIR
 from smoothdesk.gui.prefs import Prefs, PrefsError
 
@@ -164,16 +165,7 @@ class Notifier(QObject):
             bus = await connect(self.bus_spec)
             bus.add_message_handler(self._on_message)
             rule = f"type='signal',interface='{NOTIFY[2]}',member='ActionInvoked'"
-            await bus.call(
-                Message(
-                    destination="org.freedesktop.DBus",
-                    path="/org/freedesktop/DBus",
-                    interface="org.freedesktop.DBus",
-                    member="AddMatch",
-                    signature="s",
-                    body=[rule],
-                )
-            )
+            await bus_daemon(bus, "AddMatch", "s", rule)
             self._bus = bus
         return self._bus
 
