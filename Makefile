@@ -16,7 +16,8 @@ APT_PACKAGES := dbus dbus-daemon dbus-bin polkitd systemd gcc python3-dev util-l
 APT_DESKTOP := xvfb openbox trayer xdotool x11-utils x11-apps pulseaudio pulseaudio-utils \
   libegl1 libgl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libx11-xcb1 libxkbcommon-x11-0 \
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 \
-  libxcb-shape0 libxcb-xkb1 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 fonts-dejavu-core
+  libxcb-shape0 libxcb-xkb1 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 fonts-dejavu-core \
+  desktop-file-utils
 
 .PHONY: run test lint bench screenshots system-deps clean install
 
