@@ -48,6 +48,7 @@ class DashboardWindow(QWidget):
         self._listening = False
         self._mem_total: float | None = None
         self._swap_total: float | None = None
+        self._top_rows: list[tuple[str, float]] | None = None
         self._redraw_throttled = Throttle(self.redraw, REDRAW_MS, self)
         self._poll_timer = QTimer(self)
         self._poll_timer.setInterval(POLL_MS)
@@ -202,7 +203,8 @@ class DashboardWindow(QWidget):
         self._set_top([(str(a.get("name", "?")), float(a.get("cpu", 0.0))) for a in ranked])
 
     def _set_top(self, rows: list[tuple[str, float]]) -> None:
-        self.top_plot.set_rows(rows)
+        self._top_rows = rows  # drawn with the next redraw: one repaint for everything
+        self._redraw_throttled()
 
     # drawing
 
@@ -229,6 +231,10 @@ class DashboardWindow(QWidget):
                 times, values = self.store.window(key, since)
                 plot.set_series(key, times, values)
             plot.finish(since, until)
+            plot.repaint_now()
+        if self._top_rows is not None and self.top_plot.set_rows(self._top_rows):
+            self.top_plot.repaint_now()
+        self._top_rows = None
 
     # export
 

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import bisect
 import time
+from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QGraphicsView
 
 PALETTE = ("#2e86de", "#e67e22", "#27ae60", "#c0392b", "#8e44ad", "#16a085", "#7f8c8d", "#d35400")
 
 
-class TimePlot(pg.PlotWidget):  # type: ignore[misc]
+class ManualPaint:
+    """Painting is most of a plot's cost, and pyqtgraph asks for it several times per change (data,
+    range, axes): scene changes do not repaint by themselves; the owner calls `repaint_now` once."""
+
+    def manual_paint(self: Any) -> None:
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.NoViewportUpdate)
+
+    def repaint_now(self: Any) -> None:
+        self.viewport().update()
+
+
+class TimePlot(ManualPaint, pg.PlotWidget):  # type: ignore[misc]
     """A plot of named series against wall-clock time; hovering shows time and values."""
 
     def __init__(self, title: str, unit: str, series: dict[str, str]) -> None:
@@ -20,8 +33,11 @@ class TimePlot(pg.PlotWidget):  # type: ignore[misc]
         self.setTitle(title)
         self.setLabel("left", unit)
         self.showGrid(x=True, y=True, alpha=0.2)
+        self.manual_paint()
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
+        self.disableAutoRange()  # ranges are set once per redraw: autoranging repaints again
+        self._y_top = 0.0
         self.addLegend(offset=(5, 5))
         self.labels = dict(series)
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -57,9 +73,13 @@ class TimePlot(pg.PlotWidget):  # type: ignore[misc]
         self.empty_text.setVisible(not has_data)
         if not has_data:
             self.empty_text.setPos((since + until) / 2, 0.5)
-            self.setYRange(0, 1)
+            top = 1.0
         else:
-            self.enableAutoRange(axis="y")
+            peak = max((max(v) for t, v in self._data.values() if v), default=0.0)
+            top = _nice_ceiling(peak * 1.1)
+        if top != self._y_top:
+            self._y_top = top
+            self.setYRange(0, top, padding=0)
 
     def point_count(self, key: str) -> int:
         return len(self._data.get(key, ([], []))[0])
@@ -81,6 +101,7 @@ class TimePlot(pg.PlotWidget):  # type: ignore[misc]
         if not self.sceneBoundingRect().contains(pos) or not any(t for t, _ in self._data.values()):
             self.vline.setVisible(False)
             self.readout.setVisible(False)
+            self.repaint_now()
             return
         point = vb.mapSceneToView(pos)
         self.vline.setPos(point.x())
@@ -88,15 +109,27 @@ class TimePlot(pg.PlotWidget):  # type: ignore[misc]
         self.readout.setPos(point.x(), point.y())
         self.vline.setVisible(True)
         self.readout.setVisible(True)
+        self.repaint_now()
 
 
-class BarPlot(pg.PlotWidget):  # type: ignore[misc]
+def _nice_ceiling(value: float) -> float:
+    """The next of 1, 2, 5, 10, 20, 50, 100, ... at or above `value` (steady axes, fewer relayouts)."""
+    step = 1.0
+    while True:
+        for m in (1.0, 2.0, 5.0):
+            if step * m >= value:
+                return step * m
+        step *= 10.0
+
+
+class BarPlot(ManualPaint, pg.PlotWidget):  # type: ignore[misc]
     """Horizontal bars of the top applications' CPU, newest figures only."""
 
     def __init__(self, title: str) -> None:
         super().__init__()
         self.setTitle(title)
         self.setLabel("bottom", "% of one core")
+        self.manual_paint()
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.6, width=[], brush=PALETTE[0])
@@ -105,7 +138,10 @@ class BarPlot(pg.PlotWidget):  # type: ignore[misc]
         self.addItem(self.empty_text)
         self.rows: list[tuple[str, float]] = []
 
-    def set_rows(self, rows: list[tuple[str, float]]) -> None:
+    def set_rows(self, rows: list[tuple[str, float]]) -> bool:
+        """Show `rows`; False (and nothing redrawn) when they look the same as before."""
+        if [(n, round(v, 1)) for n, v in rows] == [(n, round(v, 1)) for n, v in self.rows]:
+            return False
         self.rows = list(rows)
         n = len(rows)
         ys = list(range(n))
@@ -118,3 +154,4 @@ class BarPlot(pg.PlotWidget):  # type: ignore[misc]
             self.setXRange(0, max(10.0, max(v for _, v in rows) * 1.1))
         else:
             self.empty_text.setPos(0.5, 0.5)
+        return True

@@ -78,16 +78,29 @@ def test_this_session_changes_the_real_process(qtbot: QtBot, helper: LiveHelper,
     window.session_button.click()
     # A user-mode helper changes only what it can undo: here the IO class (idle) and the
     # session's autogroup nice; nice and SCHED_IDLE need an RLIMIT_NICE the sleeper lacks.
-    qtbot.waitUntil(lambda: ioprio_class(proc.pid) == IOPRIO_CLASS_IDLE, timeout=TIMEOUT)
+    if not wait_for(lambda: ioprio_class(proc.pid) == IOPRIO_CLASS_IDLE, 30, qtbot):
+        app = window.model.app(window.model.row_of(app_id(window, name)))
+        raise AssertionError(
+            f"{sched_state(proc.pid)} {window.banner.text()} {app}\n{helper.log.read_text()}"
+        )
     after = sched_state(proc.pid)
     assert after != before and after["nice"] >= before["nice"]  # type: ignore[operator]
-    assert window.banner.kind == "info" and "idle for this session" in window.banner.text()
+    qtbot.waitUntil(lambda: window.banner.kind == "info", timeout=TIMEOUT)  # the reply may trail the change
+    assert "idle for this session" in window.banner.text()
     qtbot.waitUntil(lambda: "pinned" in class_text(window, name), timeout=TIMEOUT)
     assert window.selected_app() is not None and window.selected_app()["name"] == name  # type: ignore[index]
 
     choose(window, "auto")
     window.session_button.click()
     qtbot.waitUntil(lambda: sched_state(proc.pid) == before, timeout=TIMEOUT)
+
+
+def wait_for(predicate: Any, seconds: float, qtbot: QtBot) -> bool:
+    try:
+        qtbot.waitUntil(predicate, timeout=int(seconds * 1000))
+    except Exception:  # pytestqt's TimeoutError
+        return False
+    return True
 
 
 def class_text(window: AppsWindow, name: str) -> str:
