@@ -1,107 +1,27 @@
 """SystemdBackend against a fake org.freedesktop.systemd1 on a private dbus-daemon."""
 
-import asyncio
 import os
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dbus_fast import DBusError
-from dbus_fast.aio import MessageBus
-from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method
 
 from smoothdesk.actuator import Actuator, LeverSet, SystemdBackend
 from smoothdesk.actuator.systemd import UNSET
 from smoothdesk.core import AppGroup, Decision, PriorityClass, ProcessRecord, Reason
+from tests.support.fake_systemd import FakeSystemd, FakeUnit
 
 UNIT = "app-gnome-make-4242.scope"
 
 
-def unit_path(name: str) -> str:
-    return "/org/freedesktop/systemd1/unit/" + name.replace("-", "_2d").replace(".", "_2e")
-
-
-class FakeUnit(ServiceInterface):
-    def __init__(self, cpu: int, io: int) -> None:
-        super().__init__("org.freedesktop.systemd1.Scope")
-        self.cpu = cpu
-        self.io = io
-
-    @dbus_property(access=PropertyAccess.READ)
-    def CPUWeight(self) -> "t":  # noqa: F821
-        return self.cpu
-
-    @dbus_property(access=PropertyAccess.READ)
-    def IOWeight(self) -> "t":  # noqa: F821
-        return self.io
-
-
-class FakeManager(ServiceInterface):
-    """Records every SetUnitProperties call and applies it to the fake unit, like systemd."""
-
-    def __init__(self, units: dict[str, FakeUnit], *, idle_ok: bool = True) -> None:
-        super().__init__("org.freedesktop.systemd1.Manager")
-        self.units = units
-        self.idle_ok = idle_ok
-        self.calls: list[tuple[str, bool, dict[str, int]]] = []
-
-    @method()
-    def GetUnit(self, name: "s") -> "o":  # noqa: F821
-        if name not in self.units:
-            raise DBusError("org.freedesktop.systemd1.NoSuchUnit", f"Unit {name} not loaded.")
-        return unit_path(name)
-
-    @method()
-    def SetUnitProperties(self, name: "s", runtime: "b", properties: "a(sv)") -> None:  # noqa: F821
-        if name not in self.units:
-            raise DBusError("org.freedesktop.systemd1.NoSuchUnit", f"Unit {name} not loaded.")
-        values = {k: v.value for k, v in properties}
-        if values.get("CPUWeight") == 0 and not self.idle_ok:
-            raise DBusError(
-                "org.freedesktop.DBus.Error.InvalidArgs", "Value specified in CPUWeight is out of range"
-            )
-        self.calls.append((name, runtime, values))
-        unit = self.units[name]
-        unit.cpu = values.get("CPUWeight", unit.cpu)
-        unit.io = values.get("IOWeight", unit.io)
-
-
-class FakeSystemd:
-    """Exports the fake on its own connection and loop, in a thread (the backend has its own)."""
-
-    def __init__(self, address: str, *, idle_ok: bool = True) -> None:
-        self.unit = FakeUnit(UNSET, 100)
-        self.manager = FakeManager({UNIT: self.unit}, idle_ok=idle_ok)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.bus: MessageBus | None = None
-        asyncio.run_coroutine_threadsafe(self._start(address), self.loop).result(10)
-
-    async def _start(self, address: str) -> None:
-        self.bus = await MessageBus(bus_address=address).connect()
-        self.bus.export("/org/freedesktop/systemd1", self.manager)
-        self.bus.export(unit_path(UNIT), self.unit)
-        await self.bus.request_name("org.freedesktop.systemd1")
-
-    @staticmethod
-    async def _disconnect(bus: MessageBus) -> None:
-        bus.disconnect()
-        await bus.wait_for_disconnect()
-
-    def stop(self) -> None:
-        if self.bus is not None:
-            asyncio.run_coroutine_threadsafe(self._disconnect(self.bus), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
+def fake_systemd(address: str, *, idle_ok: bool = True) -> FakeSystemd:
+    return FakeSystemd(address, UNIT, FakeUnit(cpu=UNSET, io=100), idle_ok=idle_ok)
 
 
 @pytest.fixture
 def systemd(bus_address: str) -> Iterator[tuple[FakeSystemd, str]]:
-    fake = FakeSystemd(bus_address)
+    fake = fake_systemd(bus_address)
     yield fake, bus_address
     fake.stop()
 
@@ -175,7 +95,7 @@ def test_unit_with_an_undemoted_process_is_not_weighted(
 def test_old_systemd_without_idle_weight_falls_back(
     tmp_path: Path, bus_address: str, sleeper: ProcessRecord
 ) -> None:
-    fake = FakeSystemd(bus_address, idle_ok=False)
+    fake = fake_systemd(bus_address, idle_ok=False)
     backend = SystemdBackend(bus_address=bus_address)
     try:
         backend.demote(f"unit:{UNIT}", sleeper, PriorityClass.IDLE, LEVERS[PriorityClass.IDLE])
