@@ -293,8 +293,7 @@ class Daemon:
         figures = self.telemetry.figures(snapshot, groups, self.decisions, snapshot.monotonic)
         top = figures.pop("top_apps")
         sample.update(figures)  # the history ring keeps these too, for GetHistory
-        focused = next((g.id for g in groups if self.hints.focused_pids.intersection(g.members)), None)
-        events = self.telemetry.after_tick(snapshot, groups, self.decisions, sample, focused)
+        events = self.telemetry.after_tick(snapshot, groups, self.decisions, sample)
         plan = self.telemetry.memory_plan
         if plan is not None and not self.paused:
             kill = bool(self.settings.get("memory", "kill"))

@@ -18,22 +18,33 @@ def _percent(part: float, whole: float) -> float:
     return 100.0 * part / whole if whole > 0 else 0.0
 
 
+# The figures the history already carries (helper/history.py), under the names the alerts and SLOs
+# read them by: they are added for judging only, never sent or stored twice.
+JUDGED_ALIASES = {
+    "cpu_busy_percent": "cpu_busy",
+    "psi_cpu_some_avg10": "psi_cpu_some",
+    "psi_memory_some_avg10": "psi_memory_some",
+    "psi_io_some_avg10": "psi_io_some",
+}
+
+
 def system_figures(snapshot: Snapshot) -> dict[str, float]:
-    """The machine-wide figures under the names the alerts and SLOs use (all percentages 0-100)."""
+    """Machine-wide figures beyond the history's basic ones (all percentages 0-100)."""
     s = snapshot.system
     return {
-        "cpu_busy_percent": float(s.cpu_busy),
         "memory_available_percent": _percent(s.mem_available, s.mem_total),
         "swap_used_percent": _percent(s.swap_total - s.swap_free, s.swap_total),
-        "psi_cpu_some_avg10": s.psi_value("cpu"),
-        "psi_memory_some_avg10": s.psi_value("memory"),
         "psi_memory_full_avg10": s.psi_value("memory", "full"),
-        "psi_io_some_avg10": s.psi_value("io"),
         "psi_io_full_avg10": s.psi_value("io", "full"),
         "mem_total": float(s.mem_total),
         "swap_total": float(s.swap_total),
         "swap_free": float(s.swap_free),
     }
+
+
+def judged(numbers: Mapping[str, float]) -> dict[str, float]:
+    """`numbers` plus the alias names the alerts and SLOs use."""
+    return {**numbers, **{alias: numbers[name] for alias, name in JUDGED_ALIASES.items() if name in numbers}}
 
 
 def latency_figures(window: LatencyWindow | None) -> dict[str, float]:
@@ -49,12 +60,13 @@ def latency_figures(window: LatencyWindow | None) -> dict[str, float]:
     }
 
 
-def score(window: LatencyWindow | None, figures: Mapping[str, float]) -> float:
+def score(window: LatencyWindow | None, snapshot: Snapshot) -> float:
+    s = snapshot.system
     return responsiveness_score(
         window if window is not None and window.count else None,
-        figures.get("psi_cpu_some_avg10"),
-        figures.get("psi_memory_full_avg10"),
-        figures.get("psi_io_full_avg10"),
+        s.psi_value("cpu"),
+        s.psi_value("memory", "full"),
+        s.psi_value("io", "full"),
         None,  # xruns: no source reports them yet
     )
 

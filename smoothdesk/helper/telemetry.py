@@ -191,7 +191,7 @@ class Telemetry:
         window = self.probe.window() if self.probe is not None else None
         out: dict[str, Any] = samples.system_figures(snapshot)
         out.update(samples.latency_figures(window))
-        out["score"] = samples.score(window, out)
+        out["score"] = samples.score(window, snapshot)
         used = samples.group_cpu(snapshot, groups)
         out["cpu_by_class"] = samples.cpu_by_class(used, decisions, snapshot.system.ncpu)
         out["top_apps"] = samples.top_apps(used)
@@ -206,18 +206,20 @@ class Telemetry:
 
     def after_tick(
         self, snapshot: Snapshot, groups: Sequence[AppGroup], decisions: Mapping[str, Decision],
-        sample: dict[str, Any], focused: str | None,
+        sample: dict[str, Any],
     ) -> list[AlertEvent]:  # fmt: skip
         """Log the tick, feed SLOs and alerts, plan memory protection; returns alert transitions."""
         wall = float(sample["time"])
         numbers = samples.storable(sample)
-        self.slo.observe(wall, numbers)
-        events = self.alerts.update(wall, numbers) + self.slo.update(wall)
+        judge = samples.judged(numbers)
+        self.slo.observe(wall, judge)
+        events = self.alerts.update(wall, judge) + self.slo.update(wall)
         self.memory_plan = self.memory.update(
             snapshot.monotonic,
-            numbers["psi_memory_some_avg10"],
-            numbers["psi_memory_full_avg10"],
-            focused=focused,
+            judge["psi_memory_some_avg10"],
+            judge["psi_memory_full_avg10"],
+            # The group the focus tracker settled on this tick (the same one the log records).
+            focused=self._tick.focused_id if self._tick is not None else None,
             groups=groups,
             decisions=decisions,
             processes=snapshot.processes,

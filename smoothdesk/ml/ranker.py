@@ -1,6 +1,7 @@
 """The ONNX attention ranker the helper runs with onnxruntime (never CatBoost).
 
-The helper hands it each tick's observations (`observe_tick`); the policy engine then asks
+The helper hands it a way to build each tick's observations (`observe_lazy`; or the rows
+themselves, `observe_tick`); the policy engine then asks
 `score` for the groups it is unsure about and gets the model's probabilities for those. Its say
 is bounded by the engine (policy.engine, stage 6): guardrails, pins, hints and rules come first.
 """

@@ -133,7 +133,7 @@ def test_reports_come_from_the_snapshot_log(helper: Helper, tmp_path: Path) -> N
     assert html.read_text().count("<svg") >= 2
     report = json.loads(ctl(helper.address, "report", "--since", "10m").stdout)
     assert report["range"]["ticks"] >= 5
-    assert report["metrics"]["cpu_busy_percent"]["max"] >= report["metrics"]["cpu_busy_percent"]["p50"]
+    assert report["metrics"]["cpu_busy"]["max"] >= report["metrics"]["cpu_busy"]["p50"]
     assert report["decisions"] > 0 and report["top_apps"]
     bad = ctl(helper.address, "report", "--since", "soon")
     assert bad.returncode == 2 and "--since" in bad.stderr

@@ -71,6 +71,24 @@ def test_score_answers_for_the_given_tick_rows_only():
     assert ranker.score([group("editor", 1)], snap(wall=now + MAX_AGE_S + 1), Hints(), 0.0) == {}
 
 
+def test_lazy_rows_are_built_only_for_the_groups_asked_about():
+    ranker = load_default()
+    now = EDITOR.ts
+    rows = {"editor": EDITOR, "indexer": INDEXER}
+    asked: list[list[str]] = []
+
+    def build(groups):
+        asked.append([g.id for g in groups])
+        return [rows[g.id] for g in groups]
+
+    ranker.observe_lazy(build, now)
+    got = ranker.score([group("indexer", 2)], snap(wall=now + 1), Hints(), 0.0)
+    assert asked == [["indexer"]]
+    assert got == ranker.score_observations([INDEXER])
+    assert ranker.score([group("indexer", 2)], snap(wall=now + MAX_AGE_S + 1), Hints(), 0.0) == {}
+    assert asked == [["indexer"]]  # stale: nothing built
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
