@@ -209,7 +209,7 @@ OPTIONS: tuple[Option, ...] = (
         "psi_some_threshold",
         float,
         10.0,
-        "Memory PSI \"some\" avg10 (percent) at which protection starts; it ends after 30 s "
+        'Memory PSI "some" avg10 (percent) at which protection starts; it ends after 30 s '
         "below half of this.",
         1.0,
         100.0,
@@ -241,7 +241,7 @@ OPTIONS: tuple[Option, ...] = (
         "kill",
         bool,
         False,
-        "Explicit opt-in: SIGKILL the largest eligible background group when memory PSI \"full\" "
+        'Explicit opt-in: SIGKILL the largest eligible background group when memory PSI "full" '
         "stays above kill_psi_full_threshold for kill_after seconds. Never the focused, critical, "
         "interactive or user-tuned groups.",
     ),
@@ -250,7 +250,7 @@ OPTIONS: tuple[Option, ...] = (
         "kill_psi_full_threshold",
         float,
         60.0,
-        "Memory PSI \"full\" avg10 (percent) that must hold for kill_after seconds before a kill "
+        'Memory PSI "full" avg10 (percent) that must hold for kill_after seconds before a kill '
         "(the systemd-oomd default limit).",
         1.0,
         100.0,
@@ -260,7 +260,7 @@ OPTIONS: tuple[Option, ...] = (
         "kill_after",
         float,
         30.0,
-        "Seconds memory PSI \"full\" must stay above its threshold before a kill (systemd-oomd's "
+        'Seconds memory PSI "full" must stay above its threshold before a kill (systemd-oomd\'s '
         "default duration).",
         1.0,
         3600.0,
@@ -280,7 +280,9 @@ OPTIONS: tuple[Option, ...] = (
         "Attention model the policy consults: 'default' (the one shipped, see docs/ml.md), 'off', or "
         "the path of an .onnx file made by smoothdesk-train (its .json metadata beside it).",
     ),
-    Option("store", "enabled", bool, True, "Keep the snapshot log (SQLite) of metrics, groups and decisions."),
+    Option(
+        "store", "enabled", bool, True, "Keep the snapshot log (SQLite) of metrics, groups and decisions."
+    ),
     Option(
         "store",
         "path",
@@ -355,7 +357,7 @@ OPTIONS: tuple[Option, ...] = (
         "top_apps",
         int,
         10,
-        "Applications given their own label in per-app metrics; the rest are summed as \"other\".",
+        'Applications given their own label in per-app metrics; the rest are summed as "other".',
         0,
         100,
     ),
@@ -412,7 +414,6 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(o.section for o in OPTIONS))
-
 
 
 # Sections given as TOML arrays of tables: section -> (key in values[section], fields, whole-entry

@@ -48,8 +48,11 @@ def judged(numbers: Mapping[str, float]) -> dict[str, float]:
 
 
 def latency_figures(window: LatencyWindow | None) -> dict[str, float]:
-    """The probe's window; nothing at all (not zeros) when there is no probe or no sample yet."""
-    if window is None or window.count == 0:
+    """The probe's window; nothing at all (not zeros) when there is no probe or no sample yet.
+
+    A stalled window (count 0, latency.stalled) is kept: a starved probe is the worst latency.
+    """
+    if window is None:
         return {}
     return {
         "latency_p50_ms": window.p50_ms,
@@ -63,7 +66,7 @@ def latency_figures(window: LatencyWindow | None) -> dict[str, float]:
 def score(window: LatencyWindow | None, snapshot: Snapshot) -> float:
     s = snapshot.system
     return responsiveness_score(
-        window if window is not None and window.count else None,
+        window,
         s.psi_value("cpu"),
         s.psi_value("memory", "full"),
         s.psi_value("io", "full"),

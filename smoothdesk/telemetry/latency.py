@@ -50,8 +50,29 @@ def percentile(ordered: Sequence[int], q: float) -> int:
     return ordered[min(rank, len(ordered)) - 1]
 
 
+def stalled(silence_s: float, interval_ns: int, duration_s: float) -> LatencyWindow:
+    """A window in which the sampler, alive and heard from before, reported nothing at all.
+
+    That is the worst latency there is, not missing data: every deadline in the silence was missed
+    and the pending wake-up is at least as late as the silence, so each percentile is the silence.
+    """
+    if interval_ns <= 0:
+        raise ValueError("interval must be positive")
+    late_ms = silence_s * 1000.0
+    return LatencyWindow(
+        count=0,
+        missed=int(silence_s * 1e9 // interval_ns),
+        p50_ms=late_ms,
+        p95_ms=late_ms,
+        p99_ms=late_ms,
+        max_ms=late_ms,
+        duration_s=duration_s,
+        interval_ms=interval_ns / NS_PER_MS,
+    )
+
+
 def summarize(lateness_ns: Sequence[int], interval_ns: int, duration_s: float) -> LatencyWindow | None:
-    """The window's statistics, or None when it holds no wake-up (probe not running or starved)."""
+    """The window's statistics, or None when it holds no wake-up."""
     if interval_ns <= 0:
         raise ValueError("interval must be positive")
     if not lateness_ns:

@@ -25,12 +25,14 @@ from array import array
 from collections.abc import Callable
 from pathlib import Path
 
-from smoothdesk.telemetry.latency import LatencyWindow, summarize
+from smoothdesk.telemetry.latency import LatencyWindow, stalled, summarize
 
 log = logging.getLogger(__name__)
 
 _SRC = str(Path(__file__).resolve().parents[2])
 _BACKOFF_MIN, _BACKOFF_MAX, _HEALTHY_AFTER = 1.0, 60.0, 60.0
+# The sampler writes at least every 50 ms when it runs; five flush periods of silence is starvation.
+_STALL_AFTER = 0.25
 
 
 class LatencyProbe:
@@ -55,6 +57,7 @@ class LatencyProbe:
         self._proc: subprocess.Popen[bytes] | None = None
         self._rest = b""
         self._last_read = clock()
+        self._heard_at: float | None = None
         self._started_at = 0.0
         self._backoff = _BACKOFF_MIN
         self._retry_at = 0.0
@@ -76,6 +79,7 @@ class LatencyProbe:
         os.set_blocking(self._proc.stdout.fileno(), False)
         self._rest = b""
         self._started_at = self._last_read = self._clock()
+        self._heard_at = None  # a slow interpreter start under load is not a stall
         self._apply_nice(self._proc.pid)
 
     def _apply_nice(self, pid: int) -> None:
@@ -89,11 +93,22 @@ class LatencyProbe:
             log.info("latency probe runs at nice %d (asked for %d)", self.effective_nice, self.nice)
 
     def window(self) -> LatencyWindow | None:
-        """Statistics of every wake-up reported since the last call; None when there were none."""
+        """Statistics of every wake-up reported since the last call.
+
+        A running sampler that was heard from before and has been silent for longer than
+        _STALL_AFTER is starved: the window then reports the silence as lateness (latency.stalled).
+        None when there is nothing to say: no sampler, or one that has not reported yet.
+        """
         now = self._clock()
         duration, self._last_read = now - self._last_read, now
         samples = self._drain()
+        if samples:
+            self._heard_at = now
         self._supervise(now)
+        if not samples and self._heard_at is not None and self.pid is not None:
+            silence = now - self._heard_at
+            if silence >= _STALL_AFTER:
+                return stalled(silence, self.interval_ns, duration)
         return summarize(samples, self.interval_ns, duration)
 
     def _drain(self) -> array[int]:

@@ -102,6 +102,29 @@ def test_restarts_after_being_killed(probe: LatencyProbe) -> None:
     assert measure(probe, 0.5).count > 0
 
 
+def test_a_starved_sampler_is_reported_as_a_stall_not_as_no_data(probe: LatencyProbe) -> None:
+    assert measure(probe, 0.3).count > 0
+    pid = probe.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # the same as a scheduler that never runs it, deterministically
+    try:
+        probe.window()
+        time.sleep(0.8)
+        stall = probe.window()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert stall is not None
+    assert stall.count == 0
+    assert stall.p99_ms >= 800.0
+    assert stall.missed >= 800 // 2
+    assert probe.pid == pid, "a stopped sampler is starved, not dead: it must not be restarted"
+    # Once it runs again its first wake-up carries the stall as real lateness.
+    time.sleep(0.3)
+    resumed = probe.window()
+    assert resumed is not None and resumed.count > 0
+    assert resumed.max_ms >= 500.0
+
+
 def test_lateness_rises_under_higher_priority_hogs_on_its_cpu(tmp_path: Path) -> None:
     cpu = max(os.sched_getaffinity(0))
     probe = LatencyProbe(0.002, nice=19)

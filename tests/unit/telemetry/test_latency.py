@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smoothdesk.config.schema import SAMPLE_METRICS
-from smoothdesk.telemetry.latency import percentile, summarize
+from smoothdesk.telemetry.latency import percentile, stalled, summarize
 
 MS = 1_000_000
 
@@ -45,3 +45,13 @@ def test_percentiles_are_ordered_samples(samples: list[int]) -> None:
     assert w is not None
     assert min(samples) / MS <= w.p50_ms <= w.p95_ms <= w.p99_ms <= w.max_ms == max(samples) / MS
     assert round(w.p99_ms * MS) in samples
+
+
+def test_a_stall_is_reported_as_the_silence_not_as_no_data() -> None:
+    w = stalled(0.75, 4 * MS, 1.0)
+    assert w.count == 0
+    assert w.missed == 187  # 750 ms / 4 ms, rounded down
+    assert w.p50_ms == w.p99_ms == w.max_ms == 750.0
+    assert w.sample()["latency_p99_ms"] == 750.0
+    with pytest.raises(ValueError, match="interval"):
+        stalled(1.0, 0, 1.0)
