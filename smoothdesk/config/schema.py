@@ -35,6 +35,8 @@ SAMPLE_METRICS: tuple[str, ...] = (
     "psi_memory_full_avg10",
     "psi_io_some_avg10",
     "psi_io_full_avg10",
+    "fg_cpu_pressure_some_avg10",
+    "fg_cpu_pressure_full_avg10",
     "cpu_busy_percent",
     "memory_available_percent",
     "swap_used_percent",

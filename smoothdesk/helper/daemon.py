@@ -57,6 +57,7 @@ class Options:
     config: Path | None = None
     tick: float | None = None
     proc_root: Path = Path("/")
+    sys_root: Path = Path("/sys")
     run_dir: Path | None = None
     state_dir: Path | None = None
     user: bool = False
@@ -115,6 +116,7 @@ class Daemon:
             uid=self.uid,
             dry_run=self.dry_run,
             state_dir=options.state_dir or state_dir(self.user_mode),
+            sys_root=options.sys_root,
         )
         self.ranker = self.telemetry.ranker or RuleOnlyRanker()
         self.policy_state = PolicyState()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from smoothdesk.collector.cgroups import group_pressure
 from smoothdesk.core.decision import Decision
 from smoothdesk.core.group import AppGroup
 from smoothdesk.core.snapshot import Snapshot
@@ -40,6 +42,29 @@ def system_figures(snapshot: Snapshot) -> dict[str, float]:
         "swap_total": float(s.swap_total),
         "swap_free": float(s.swap_free),
     }
+
+
+def foreground_pressure(
+    snapshot: Snapshot, groups: Sequence[AppGroup], focused_id: str | None, sys_root: Path
+) -> dict[str, float]:
+    """The focused group's own CPU pressure (cgroup v2 cpu.pressure, percent), where cgroups allow.
+
+    System PSI says someone waited for a CPU; this says the person's own window did. Nothing (not
+    zeros) with no focus, on a v1-only machine, or when the leader's group has no pressure file.
+    """
+    if focused_id is None:
+        return {}
+    group = next((g for g in groups if g.id == focused_id), None)
+    leader = snapshot.processes.get(group.leader) if group is not None else None
+    if leader is None or not leader.cgroup:
+        return {}
+    psi = group_pressure(leader.cgroup, "cpu", sys_root)
+    if psi is None or "cpu.some" not in psi:
+        return {}
+    out = {"fg_cpu_pressure_some_avg10": psi["cpu.some"].avg10}
+    if "cpu.full" in psi:
+        out["fg_cpu_pressure_full_avg10"] = psi["cpu.full"].avg10
+    return out
 
 
 def judged(numbers: Mapping[str, float]) -> dict[str, float]:

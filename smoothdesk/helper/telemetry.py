@@ -52,9 +52,17 @@ class Telemetry:
     """Owns the telemetry parts; see the module docstring for when the daemon calls in."""
 
     def __init__(
-        self, settings: Settings, *, user_mode: bool, uid: int, dry_run: bool, state_dir: Path
+        self,
+        settings: Settings,
+        *,
+        user_mode: bool,
+        uid: int,
+        dry_run: bool,
+        state_dir: Path,
+        sys_root: Path = Path("/sys"),
     ) -> None:
         self.settings = settings
+        self.sys_root = sys_root
         self.state_dir = state_dir
         self.user_mode = user_mode
         self.dry_run = dry_run
@@ -192,6 +200,8 @@ class Telemetry:
         out: dict[str, Any] = samples.system_figures(snapshot)
         out.update(samples.latency_figures(window))
         out["score"] = samples.score(window, snapshot)
+        focused = self._tick.focused_id if self._tick is not None else None
+        out.update(samples.foreground_pressure(snapshot, groups, focused, self.sys_root))
         used = samples.group_cpu(snapshot, groups)
         out["cpu_by_class"] = samples.cpu_by_class(used, decisions, snapshot.system.ncpu)
         out["top_apps"] = samples.top_apps(used)

@@ -1,0 +1,75 @@
+"""The focused group's own cpu.pressure reaches the tick's sample (fake cgroup2 tree: this machine is v1)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from smoothdesk.collector.tracker import ProcessTable
+from smoothdesk.config.schema import SAMPLE_METRICS, defaults
+from smoothdesk.core.decision import Hints
+from smoothdesk.core.group import AppGroup
+from smoothdesk.core.snapshot import Snapshot
+from smoothdesk.helper import samples
+from smoothdesk.helper.telemetry import Telemetry
+from smoothdesk.policy.grouper import group_processes
+
+PRESSURE = (
+    "some avg10=31.25 avg60=4.10 avg300=1.00 total=987654\n"
+    "full avg10=7.50 avg60=1.50 avg300=0.20 total=12345\n"
+)
+
+
+def fake_unified(root: Path, cgroup: str) -> Path:
+    """A hybrid /sys whose unified hierarchy has a cpu.pressure for `cgroup` (a real process's path)."""
+    mount = root / "fs" / "cgroup" / "unified"
+    group = mount / cgroup.lstrip("/")
+    group.mkdir(parents=True, exist_ok=True)
+    (mount / "cgroup.controllers").write_text("cpu io memory pids\n")
+    (group / "cpu.pressure").write_text(PRESSURE)
+    return root
+
+
+def own_group() -> tuple[Snapshot, list[AppGroup], str]:
+    snapshot = ProcessTable(Path("/")).tick(0.0)
+    groups = group_processes(snapshot)
+    mine = next(g for g in groups if os.getpid() in g.members)
+    return snapshot, groups, mine.id
+
+
+def test_the_focused_groups_pressure_is_read_from_its_leaders_cgroup(tmp_path: Path) -> None:
+    snapshot, groups, gid = own_group()
+    leader = next(g for g in groups if g.id == gid).leader
+    sys_root = fake_unified(tmp_path, snapshot.processes[leader].cgroup)
+    figures = samples.foreground_pressure(snapshot, groups, gid, sys_root)
+    assert figures == {"fg_cpu_pressure_some_avg10": 31.25, "fg_cpu_pressure_full_avg10": 7.5}
+    assert set(figures) <= set(SAMPLE_METRICS)  # SLOs and alerts may watch them
+
+
+def test_nothing_without_focus_or_without_a_unified_hierarchy(tmp_path: Path) -> None:
+    snapshot, groups, gid = own_group()
+    assert samples.foreground_pressure(snapshot, groups, None, tmp_path) == {}
+    assert samples.foreground_pressure(snapshot, groups, gid, tmp_path) == {}
+    assert samples.foreground_pressure(snapshot, groups, "tree:gone", tmp_path) == {}
+
+
+def test_the_helpers_tick_figures_carry_the_focused_groups_pressure(tmp_path: Path) -> None:
+    table = ProcessTable(Path("/"))
+    snapshot = table.tick(0.0)
+    groups = group_processes(snapshot)
+    mine = next(g for g in groups if os.getpid() in g.members)
+    sys_root = fake_unified(tmp_path / "sys", snapshot.processes[mine.leader].cgroup)
+    settings = defaults()
+    telemetry = Telemetry(
+        settings, user_mode=True, uid=os.getuid(), dry_run=True, state_dir=tmp_path, sys_root=sys_root
+    )
+    try:
+        unfocused = telemetry.figures(snapshot, groups, {}, snapshot.monotonic)
+        assert "fg_cpu_pressure_some_avg10" not in unfocused
+        hints = Hints(focused_pids=frozenset({os.getpid()}))
+        telemetry.before_decide(snapshot, groups, {}, {}, hints)
+        focused = telemetry.figures(snapshot, groups, {}, snapshot.monotonic)
+        assert focused["fg_cpu_pressure_some_avg10"] == 31.25
+        assert samples.storable(focused)["fg_cpu_pressure_full_avg10"] == 7.5
+    finally:
+        telemetry.stop()
