@@ -40,7 +40,7 @@ from smoothdesk.helper.reporters import ReportBook
 from smoothdesk.helper.rulebook import RuleBook, default_write_path
 from smoothdesk.helper.telemetry import Telemetry
 from smoothdesk.policy.engine import EngineConfig, PolicyInputs, PolicyState, decide
-from smoothdesk.policy.grouper import group_processes
+from smoothdesk.policy.grouper import group_processes, regroup_added
 from smoothdesk.policy.ranker import RuleOnlyRanker
 
 log = logging.getLogger("smoothdesk.helper")
@@ -381,14 +381,16 @@ class Daemon:
         """Regroup after new processes appeared; return the groups they landed in."""
         assert self.snapshot is not None
         procs = self.snapshot.processes
-        groups = group_processes(self.snapshot, self.own_pids)
-        self.groups = {g.id: g for g in groups}
+        rebuilt, gone = regroup_added(self.groups, self.snapshot, added, self.own_pids)
+        for gid in gone:
+            self.groups.pop(gid, None)
+        self.groups.update(rebuilt)
         for proc in added:
             c = self.rulebook.classify(proc, procs)
             if c is not None:
                 self.classifications[proc.pid] = c
         wanted = {p.pid for p in added}
-        return [g for g in groups if wanted.intersection(g.members)]
+        return [g for g in rebuilt.values() if wanted.intersection(g.members)]
 
     def decide_and_apply(self, groups: list[AppGroup], now: float) -> None:
         assert self.snapshot is not None

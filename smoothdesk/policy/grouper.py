@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from smoothdesk.core import AppGroup, ProcessRecord, Snapshot
 
@@ -132,3 +132,40 @@ def group_processes(snapshot: Snapshot, own_pids: frozenset[int] = frozenset()) 
     for proc in snapshot.processes.values():
         buckets[_bucket_of(proc, own_pids)].append(proc)
     return [_make_group(gid, buckets[gid]) for gid in sorted(buckets)]
+
+
+def regroup_added(
+    groups: Mapping[str, AppGroup],
+    snapshot: Snapshot,
+    added: Iterable[ProcessRecord],
+    own_pids: frozenset[int] = frozenset(),
+) -> tuple[dict[str, AppGroup], set[str]]:
+    """The groups that new or re-exec'd processes change, built as group_processes would build them.
+
+    The fast path runs this per batch of exec events. A compile job execs hundreds of times a
+    second, and regrouping every process per batch made that cost grow with the whole process
+    count; this rebuilds only the added processes' groups and any group a moved process left
+    (exec in a new scope). Members gone from the snapshot are dropped. Returns the rebuilt groups
+    and the ids of groups left empty; every other group is unchanged.
+    """
+    procs = snapshot.processes
+    arriving: dict[str, set[int]] = defaultdict(set)
+    for proc in added:
+        arriving[_bucket_of(proc, own_pids)].add(proc.pid)
+    target = {pid: gid for gid, pids in arriving.items() for pid in pids}
+    leaving: dict[str, set[int]] = defaultdict(set)
+    for group in groups.values():
+        for pid, gid in target.items():
+            if gid != group.id and pid in group.members:
+                leaving[group.id].add(pid)
+    rebuilt: dict[str, AppGroup] = {}
+    gone: set[str] = set()
+    for gid in arriving.keys() | leaving.keys():
+        old = groups.get(gid)
+        members = {m for m in old.members if m in procs} if old is not None else set()
+        members = (members | arriving.get(gid, set())) - leaving.get(gid, set())
+        if members:
+            rebuilt[gid] = _make_group(gid, [procs[m] for m in members])
+        else:
+            gone.add(gid)
+    return rebuilt, gone

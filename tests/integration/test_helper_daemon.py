@@ -217,3 +217,28 @@ def test_sighup_reloads_rules_and_survives_a_broken_config(helper: Helper, tmp_p
         helper.config.write_text(good)
     finally:
         stop(hog)
+
+
+def test_a_new_hog_is_demoted_by_the_exec_event_long_before_the_next_tick(
+    helper: Helper, tmp_path: Path
+) -> None:
+    # A 60 s tick: a demotion within 15 s can only come from the proc connector's fast path.
+    helper.config.write_text(CONFIG.replace("tick = 0.2", "tick = 60"))
+    cc1plus = named_binary(tmp_path, "cc1plus")
+    helper.start()
+    before = ctl(helper.bus, "status")["fast_path_events"]
+    first = spawn_hog(cc1plus)
+    try:
+        assert wait_for(lambda: demoted(first.pid), 15), helper.log.read_text()
+        # A second job joins the first one's process group: its existing group grows, not a new one.
+        second = spawn_hog(cc1plus, process_group=first.pid)
+        try:
+            assert wait_for(lambda: demoted(second.pid), 15), helper.log.read_text()
+            status = ctl(helper.bus, "status")
+            assert status["fast_path_events"] >= before + 2
+            apps = [a for a in ctl(helper.bus, "apps") if a["name"] == "cc1plus"]
+            assert len(apps) == 1 and apps[0]["class"] == "background", apps
+        finally:
+            stop(second)
+    finally:
+        stop(first)
