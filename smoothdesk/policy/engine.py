@@ -248,6 +248,26 @@ def _call_ranker(inputs: PolicyInputs, groups: Sequence[AppGroup]) -> tuple[Mapp
         return {}, f"ranker failed ({type(exc).__name__}: {exc}); rules only"
 
 
+def _score_can_matter(item: _Pending, inputs: PolicyInputs, waiting: bool) -> bool:
+    """Whether any ranker score could change this group's verdict (see _heuristic).
+
+    A demoted group's release can be sped up by a keep score. Otherwise only a group that could
+    be hot at the eager threshold can be: under it, or with nobody waiting, the timer stays idle
+    whatever the score. Most groups are idle, so most rounds then ask the ranker nothing, and the
+    helper builds no feature rows and runs no inference for them.
+    """
+    if item.gstate.timer.demoted:
+        return True
+    if not waiting:
+        return False
+    cfg = inputs.config
+    load = group_load(item.group, inputs.snapshot.processes, item.exempt)
+    return (
+        load.cpu_10s >= cfg.noisy_cpu_percent * cfg.ranker_eager_factor
+        or load.cpu_tick >= cfg.fast_cpu_percent
+    )
+
+
 def _heuristic(
     item: _Pending, inputs: PolicyInputs, waiting: tuple[bool, str], score: float
 ) -> tuple[Decision, GroupState]:
@@ -376,8 +396,9 @@ def decide(inputs: PolicyInputs, state: PolicyState) -> tuple[dict[str, Decision
             gstates[group.id] = gstate
         else:
             pending.append(outcome)
-    scores, failure = _call_ranker(inputs, [p.group for p in pending])
     waiting = others_waiting(snap.system, cfg.wait_psi_percent, cfg.wait_busy_percent)
+    asked = [p.group for p in pending if _score_can_matter(p, inputs, waiting[0])]
+    scores, failure = _call_ranker(inputs, asked)
     for item in pending:
         score = _score(scores, item.group.id)
         decision, gstates[item.group.id] = _heuristic(item, inputs, waiting, score)
