@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from smoothdesk.core.observation import GroupObservation
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 FEATURES_VERSION = 1
 
@@ -120,6 +122,8 @@ def vector(obs: GroupObservation) -> list[float]:
 
 def matrix(rows: Sequence[GroupObservation]) -> npt.NDArray[np.float32]:
     """The feature matrix of many observations: one row each, FEATURES columns, float32."""
+    import numpy as np  # ~15 MB resident: loaded only where a model is used or trained
+
     out = np.zeros((len(rows), N_FEATURES), dtype=np.float32)
     if not rows:
         return out

@@ -12,15 +12,15 @@ import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import onnxruntime as ort
+from typing import TYPE_CHECKING, Any
 
 from smoothdesk.core import AppGroup, Hints, Snapshot
 from smoothdesk.core.observation import GroupObservation
 from smoothdesk.ml.errors import MLError
 from smoothdesk.ml.features import FEATURES, FEATURES_HASH, FEATURES_VERSION, matrix
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "resources" / "model"
 # Where an installed copy may live instead of the source tree's resources/model.
@@ -58,6 +58,9 @@ class OnnxRanker:
         self.model_path = Path(model_path)
         self.meta_path = meta_path or self.model_path.with_suffix(".json")
         self.metadata = read_metadata(self.meta_path)
+        # onnxruntime and numpy cost the helper ~35 MB resident: loaded only when a model is used.
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
         # The helper's overhead is the point: one thread, no pool spinning between ticks.
         options.intra_op_num_threads = 1
@@ -84,6 +87,8 @@ class OnnxRanker:
 
     def probabilities(self, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """P(attention) for each row of a feature matrix (features.matrix)."""
+        import numpy as np
+
         if len(x) == 0:
             return np.zeros(0, dtype=np.float32)
         out = self._session.run([self._output], {self._input: x})[0]

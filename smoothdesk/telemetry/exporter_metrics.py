@@ -1,0 +1,127 @@
+"""The Prometheus families of one tick: smoothdesk_* gauges with fixed or capped label sets.
+
+Apart from exporter.py so that prometheus_client is imported only when the exporter is enabled.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from smoothdesk.core.classes import CLASS_ORDER
+from smoothdesk.telemetry.exporter import Latest
+
+log = logging.getLogger(__name__)
+
+OTHER = "other"
+PSI_RESOURCES = ("cpu", "io", "memory")
+MAX_EXTRA_METRICS = 32
+MAX_LABEL = 64
+_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+# Sample keys with a metric of their own below; any other numeric key is exported as smoothdesk_<key>.
+_SPECIAL = {"time", "cpu_busy", "mem_available", "demoted", "tick_cost_ms"} | {
+    f"psi_{r}_some" for r in PSI_RESOURCES
+}
+
+
+def top_with_other(values: Mapping[str, float], limit: int) -> dict[str, float]:
+    """The `limit` largest entries by value, and the rest summed under "other" (always present)."""
+    merged: dict[str, float] = defaultdict(float)
+    for name, value in values.items():
+        merged[name[:MAX_LABEL]] += value
+    out: dict[str, float] = {}
+    other = 0.0
+    for name, value in sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])):
+        if name != OTHER and len(out) < limit:
+            out[name] = value
+        else:
+            other += value
+    out[OTHER] = other
+    return out
+
+
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, value=float(value))
+
+
+def _by_label(name: str, doc: str, label: str, values: Mapping[str, float]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, doc, labels=[label])
+    for key, value in values.items():
+        family.add_metric([key], float(value))
+    return family
+
+
+def families(latest: Latest, top_apps: int) -> Iterator[Metric]:
+    """Every smoothdesk_* family for one tick; label sets are fixed or capped at top_apps + 1."""
+    s = latest.sample
+    if "cpu_busy" in s:
+        yield _gauge("smoothdesk_cpu_busy_percent", "CPU busy over the last tick, percent.", s["cpu_busy"])
+    if "mem_available" in s:
+        yield _gauge("smoothdesk_memory_available_bytes", "MemAvailable.", s["mem_available"])
+    if "tick_cost_ms" in s:
+        yield _gauge(
+            "smoothdesk_tick_cost_seconds", "CPU time of the helper's last tick.", s["tick_cost_ms"] / 1000
+        )
+    if "demoted" in s:
+        yield _gauge("smoothdesk_demoted_groups", "Groups in a demoted class.", s["demoted"])
+    psi = {r: float(s[f"psi_{r}_some"]) for r in PSI_RESOURCES if f"psi_{r}_some" in s}
+    if psi:
+        yield _by_label("smoothdesk_psi_some_percent", "PSI some avg10, percent.", "resource", psi)
+    extras = sorted(k for k in s if k not in _SPECIAL and _NAME.match(k))[:MAX_EXTRA_METRICS]
+    for key in extras:
+        yield _gauge(f"smoothdesk_{key}", f"Helper metric {key}.", s[key])
+    count: dict[str, float] = dict.fromkeys(CLASS_ORDER, 0.0)
+    cpu = dict(count)
+    rss = dict(count)
+    app_cpu: dict[str, float] = defaultdict(float)
+    app_rss: dict[str, float] = defaultdict(float)
+    for obs in latest.observations:
+        if obs.klass in count:  # an unknown class would be an unbounded label: leave it out
+            count[obs.klass] += 1
+            cpu[obs.klass] += obs.cpu_tick
+            rss[obs.klass] += obs.rss_bytes
+        app_cpu[obs.name] += obs.cpu_tick
+        app_rss[obs.name] += obs.rss_bytes
+    yield _by_label("smoothdesk_groups", "Application groups per class.", "class", count)
+    yield _by_label("smoothdesk_class_cpu_percent", "CPU of the groups in each class.", "class", cpu)
+    yield _by_label(
+        "smoothdesk_class_rss_bytes", "Resident memory of the groups in each class.", "class", rss
+    )
+    yield _by_label(
+        "smoothdesk_app_cpu_percent",
+        "CPU of the busiest applications.",
+        "app",
+        top_with_other(app_cpu, top_apps),
+    )
+    yield _by_label(
+        "smoothdesk_app_rss_bytes",
+        "Memory of the largest applications.",
+        "app",
+        top_with_other(app_rss, top_apps),
+    )
+
+
+class LatestCollector(Collector):
+    """A custom collector: asks `source` for the latest tick at each scrape."""
+
+    def __init__(self, source: Callable[[], Latest | None], top_apps: int = 10) -> None:
+        self.source = source
+        self.top_apps = top_apps
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # names depend on the helper's metrics; an empty describe skips the check
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            latest = self.source()
+            metrics = list(families(latest, self.top_apps)) if latest is not None else []
+        except Exception:
+            log.exception("exporter: reading the latest metrics failed")
+            latest, metrics = None, []
+        yield _gauge("smoothdesk_up", "1 when the helper has a recent tick to show.", latest is not None)
+        yield from metrics
