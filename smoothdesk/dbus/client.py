@@ -111,6 +111,9 @@ class HelperClient:
     async def report_idle(self, seconds: float) -> None:
         await self.call("ReportIdle", float(seconds))
 
+    async def report_xruns(self, source: str, count: int, clients: list[tuple[int, int, int]]) -> None:
+        await self.call("ReportXruns", source, count, [list(c) for c in clients])
+
     async def add_rule(self, rule: dict[str, str]) -> str:
         return str((await self.call("AddRule", {k: to_variant(v) for k, v in rule.items()}))[0])
 

@@ -111,6 +111,14 @@ METHODS: tuple[MethodSpec, ...] = (
         True,
         "Session agent: seconds since the last keyboard or mouse input in the caller's session.",
     ),
+    MethodSpec(
+        "ReportXruns",
+        (Arg("source", "s"), Arg("count", "u"), Arg("clients", "a(utu)")),
+        (),
+        True,
+        "Session agent: audio xruns since its last report, in all (count) and per (pid, start_time, "
+        "xruns) of the caller's clients; source names where they are counted ('' : no source any more).",
+    ),
     MethodSpec("AddRule", (Arg("rule", "a{sv}"),), (Arg("source", "s"),), True, "Add an admin rule."),
     MethodSpec(
         "DeleteRule", (Arg("matchers", "a{sv}"),), (Arg("removed", "u"),), True, "Delete admin rules."
@@ -136,7 +144,7 @@ SIGNALS: tuple[SignalSpec, ...] = (
     SignalSpec("Metrics", (Arg("sample", "a{sv}"),), "One tick's metrics, at most twice a second."),
 )
 
-REPORTS = frozenset({"ReportFocus", "ReportFocusFd", "ReportAudio", "ReportIdle"})
+REPORTS = frozenset({"ReportFocus", "ReportFocusFd", "ReportAudio", "ReportIdle", "ReportXruns"})
 """The session agent's methods: authorized by process ownership alone (no polkit), and kept per
 reporting connection until it leaves the bus."""
 

@@ -24,6 +24,7 @@ from smoothdesk.dbus.names import INTERFACE, METHODS_BY_NAME, OBJECT_PATH, REPOR
 from smoothdesk.dbus.polkit import ADJUST_ANY, ADJUST_OWN, DEMOTE_OWN
 from smoothdesk.dbus.ratelimit import RateLimiter
 from smoothdesk.dbus.variant import from_variant, to_vardict, to_variant
+from smoothdesk.dbus.xrunreport import check_xruns
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,8 @@ class HelperService:
             self.api.report_focus(uid, focus_process(uid, args[0], args[1]), sender)
         elif name == "ReportAudio":
             self.api.report_audio(uid, audio_processes(uid, args[0]), sender)
+        elif name == "ReportXruns":
+            self.api.report_xruns(uid, *check_xruns(uid, args[0], args[1], args[2]), sender)
         else:
             self.api.report_idle(uid, check_duration(args[0], "seconds"), sender)
         self._reporters.add(sender)

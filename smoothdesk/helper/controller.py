@@ -161,6 +161,11 @@ class Controller:
     def report_idle(self, caller_uid: int, seconds: float, source: str = "") -> None:
         self.d.reports.set_idle(source, caller_uid, seconds)
 
+    def report_xruns(
+        self, caller_uid: int, name: str, count: int, by_pid: dict[int, int], source: str = ""
+    ) -> None:
+        self.d.reports.set_xruns(source, caller_uid, name, count, by_pid)
+
     def reporter_left(self, source: str) -> None:
         self.d.drop_reporter(source)
 

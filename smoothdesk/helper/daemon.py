@@ -292,7 +292,8 @@ class Daemon:
     def _telemetry(self, snapshot: Snapshot, sample: dict[str, Any]) -> None:
         """Responsiveness figures, the snapshot log, SLOs, alerts and memory protection."""
         groups = list(self.groups.values())
-        figures = self.telemetry.figures(snapshot, groups, self.decisions, snapshot.monotonic)
+        xruns = self.reports.take_xruns()  # None while no session agent counts audio xruns
+        figures = self.telemetry.figures(snapshot, groups, self.decisions, snapshot.monotonic, xruns)
         top = figures.pop("top_apps")
         sample.update(figures)  # the history ring keeps these too, for GetHistory
         events = self.telemetry.after_tick(snapshot, groups, self.decisions, sample)

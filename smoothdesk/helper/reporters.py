@@ -1,11 +1,13 @@
-"""Session agents' reports (focus, audio, idle) kept per reporting bus connection."""
+"""Session agents' reports (focus, audio, idle, audio xruns) kept per reporting bus connection."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from smoothdesk.core.decision import Hints
+from smoothdesk.core.group import AppGroup
 from smoothdesk.core.process import ProcessRecord
 
 
@@ -17,6 +19,17 @@ class Report:
     focus: dict[int, int] = field(default_factory=dict)
     audio: dict[int, int] = field(default_factory=dict)
     idle_since: float | None = None
+    xrun_source: str = ""  # where the agent counts xruns; "" : it has no source
+    xruns: int = 0  # reported since the last tick took them
+    xrun_pids: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Xruns:
+    """One tick's audio xruns over every agent with a source, and the part named per process."""
+
+    count: int
+    by_pid: dict[int, int]
 
 
 class ReportBook:
@@ -44,6 +57,28 @@ class ReportBook:
     def set_idle(self, source: str, uid: int, seconds: float, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         self._of(source, uid).idle_since = now - seconds
+
+    def set_xruns(self, source: str, uid: int, name: str, count: int, by_pid: dict[int, int]) -> None:
+        report = self._of(source, uid)
+        report.xrun_source = name
+        report.xruns += count
+        for pid, n in by_pid.items():
+            report.xrun_pids[pid] = report.xrun_pids.get(pid, 0) + n
+
+    def take_xruns(self) -> Xruns | None:
+        """The xruns reported since the last call, then zeroed; None when no agent has a source,
+        so that "nobody counts" never reads as "0 xruns"."""
+        counting = [r for r in self.reports.values() if r.xrun_source]
+        if not counting:
+            return None
+        by_pid: dict[int, int] = {}
+        for report in counting:
+            for pid, n in report.xrun_pids.items():
+                by_pid[pid] = by_pid.get(pid, 0) + n
+        out = Xruns(sum(r.xruns for r in counting), by_pid)
+        for report in self.reports.values():
+            report.xruns, report.xrun_pids = 0, {}
+        return out
 
     def drop(self, source: str) -> bool:
         """Forget a reporter that left the bus; True if it had said anything."""
@@ -76,3 +111,15 @@ class ReportBook:
         now = time.monotonic() if now is None else now
         since = [r.idle_since for r in self.reports.values() if r.idle_since is not None]
         return max(0.0, now - max(since)) if since else None
+
+
+def xrun_apps(xruns: Xruns | None, groups: Sequence[AppGroup]) -> dict[str, int]:
+    """The named part of a tick's xruns per app group name (a pid no group holds: by pid)."""
+    if xruns is None or not xruns.by_pid:
+        return {}
+    owner = {pid: g.name for g in groups for pid in g.members if pid in xruns.by_pid}
+    out: dict[str, int] = {}
+    for pid, n in xruns.by_pid.items():
+        name = owner.get(pid, f"pid {pid}")
+        out[name] = out.get(name, 0) + n
+    return out

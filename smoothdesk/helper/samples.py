@@ -88,14 +88,22 @@ def latency_figures(window: LatencyWindow | None) -> dict[str, float]:
     }
 
 
-def score(window: LatencyWindow | None, snapshot: Snapshot) -> float:
+def xrun_figures(count: int | None, by_app: Mapping[str, int]) -> dict[str, float]:
+    """audio_xruns (this tick's count) only when some agent counts them: "no source" is no figure,
+    never a 0; audio_xruns:<app> for each app that glitched."""
+    if count is None:
+        return {}
+    return {"audio_xruns": float(count), **{f"audio_xruns:{a}": float(n) for a, n in by_app.items() if n}}
+
+
+def score(window: LatencyWindow | None, snapshot: Snapshot, xruns: int | None = None) -> float:
     s = snapshot.system
     return responsiveness_score(
         window,
         s.psi_value("cpu"),
         s.psi_value("memory", "full"),
         s.psi_value("io", "full"),
-        None,  # xruns: no source reports them yet
+        xruns,
     )
 
 

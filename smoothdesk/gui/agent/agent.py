@@ -1,4 +1,4 @@
-"""The session agent: tells the helper the focused process, the audio clients and the idle time."""
+"""The session agent: tells the helper the focused process, the audio clients, idle time and xruns."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from smoothdesk.gui.agent.focus_x11 import X11Focus
 from smoothdesk.gui.agent.idle import IdleSource, open_idle_source
 from smoothdesk.gui.agent.link import HelperLink
 from smoothdesk.gui.agent.state import Audio, Focus, proc_identity
+from smoothdesk.gui.agent.xruns_pipewire import PipeWireXruns, XrunNews
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class SessionAgent:
         session_bus: str | None = "session",
         audio: bool = True,
         idle_interval: float = 1.0,
+        xruns: bool = True,
     ) -> None:
         self.bus = bus
         self.env = dict(os.environ if env is None else env)
@@ -58,11 +60,17 @@ class SessionAgent:
         self._idle_since: float | None = None
         self._idle_reason = "starting"
         self._sent: dict[str, Any] = {}
+        self.xruns_enabled = xruns
+        self._xrun_source = ""
+        self._xrun_reason = "starting" if xruns else "disabled"
+        self._xruns = 0  # counted, not yet reported
+        self._xrun_pids: dict[int, int] = {}
+        self._xruns_seen = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._link = HelperLink(bus, self._sync)
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self._backends: list[X11Focus | PulseAudio] = []
+        self._backends: list[X11Focus | PulseAudio | PipeWireXruns] = []
         self.reports = 0
         self._pidfds = hasattr(os, "pidfd_open")
 
@@ -93,6 +101,8 @@ class SessionAgent:
                 "audio_state": audio.reason or "ok",
                 "idle": self._idle,
                 "idle_state": self._idle_reason or "ok",
+                "xruns": self._xruns_seen,
+                "xrun_state": self._xrun_source or self._xrun_reason,
                 "connected": self._link.connected,
                 "helper": self._link.owner,
                 "error": self._link.error,
@@ -132,6 +142,15 @@ class SessionAgent:
             self._audio, self._audio_keys = audio, keys
         self._link.poke()
 
+    def _set_xruns(self, news: XrunNews) -> None:
+        with self._lock:
+            self._xrun_source, self._xrun_reason = news.source, news.reason
+            self._xruns += news.count
+            self._xruns_seen += news.count
+            for pid, n in news.by_pid.items():
+                self._xrun_pids[pid] = self._xrun_pids.get(pid, 0) + n
+        self._link.poke()
+
     # the agent's own thread
 
     def _run(self) -> None:
@@ -150,6 +169,8 @@ class SessionAgent:
             self._set_focus(Focus.unknown(why))
         if self.audio_enabled:
             self._backends.append(PulseAudio(lambda a: self._post(self._set_audio, a), self.pulse_server))
+        if self.xruns_enabled:
+            self._backends.append(PipeWireXruns(lambda n: self._post(self._set_xruns, n), self.env))
         for backend in self._backends:
             backend.start()
         idle = asyncio.ensure_future(self._follow_idle())
@@ -207,6 +228,36 @@ class SessionAgent:
         last = self._sent.get("idle")
         if idle is not None and since is not None and (last is None or abs(last - since) > IDLE_SLACK):
             await self._send("idle", since, client.report_idle(min(idle, MAX_IDLE)))
+        await self._sync_xruns(client)
+
+    async def _sync_xruns(self, client: HelperClient) -> None:
+        """New xruns, and the source appearing or going; nothing while there is none."""
+        with self._lock:
+            source, count, pids = self._xrun_source, self._xruns, dict(self._xrun_pids)
+        sent = self._sent.get("xruns", "")
+        # Xruns counted before the source went are still reported, under the source that counted them.
+        name = source or (sent if count else "")
+        if not name:
+            count, pids = 0, {}
+        if not count and name == sent:
+            return
+        clients = []
+        for pid, n in sorted(pids.items()):
+            found = proc_identity(pid)
+            # Only the caller's own live processes can be named; the rest count in the total alone.
+            if found is not None and (found[1] == os.getuid() or os.getuid() == 0):
+                clients.append((pid, found[0], min(n, count)))
+        await self._send("xruns", name, client.report_xruns(name, count, clients))
+        with self._lock:
+            self._xruns -= count if name else self._xruns
+            for pid, n in pids.items():
+                left = self._xrun_pids.get(pid, 0) - n
+                if left > 0:
+                    self._xrun_pids[pid] = left
+                else:
+                    self._xrun_pids.pop(pid, None)
+        if name != source:
+            self._link.poke()  # now say that the source is gone
 
     async def _send(self, kind: str, value: Any, call: Awaitable[None]) -> None:
         try:

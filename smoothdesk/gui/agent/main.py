@@ -16,12 +16,13 @@ from smoothdesk.gui.agent.agent import SessionAgent
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="smoothdesk --agent-only",
-        description="Tell the SmoothDesk helper which window has focus, what plays audio and how long "
-        "the session has been idle.",
+        description="Tell the SmoothDesk helper which window has focus, what plays audio, how long "
+        "the session has been idle and how many audio xruns PipeWire counted.",
     )
     p.add_argument("--bus", default="system", help="the helper's bus: system, session or an address")
     p.add_argument("--pulse-server", help="PulseAudio server (default: PULSE_SERVER or the usual socket)")
     p.add_argument("--no-audio", action="store_true", help="do not report audio clients")
+    p.add_argument("--no-xruns", action="store_true", help="do not report audio xruns (PipeWire)")
     p.add_argument(
         "--print-state",
         action="store_true",
@@ -41,7 +42,9 @@ def run_agent(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    agent = SessionAgent(args.bus, pulse_server=args.pulse_server, audio=not args.no_audio)
+    agent = SessionAgent(
+        args.bus, pulse_server=args.pulse_server, audio=not args.no_audio, xruns=not args.no_xruns
+    )
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
