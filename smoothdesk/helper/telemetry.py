@@ -23,14 +23,14 @@ from smoothdesk.core.group import AppGroup, Classification
 from smoothdesk.core.observation import GroupObservation
 from smoothdesk.core.snapshot import Snapshot
 from smoothdesk.helper import samples
-from smoothdesk.helper.reporters import Xruns, xrun_apps
 from smoothdesk.ml.observe import FocusTracker, Tick, rows_for, track
 from smoothdesk.ml.ranker import OnnxRanker, load_default
 from smoothdesk.policy.memory import MemoryGuard, MemoryPlan, MemorySettings
 from smoothdesk.telemetry.alerts import AlertEngine, AlertEvent, AlertSettings
 from smoothdesk.telemetry.exporter import Exporter, Latest
 from smoothdesk.telemetry.probe import LatencyProbe
-from smoothdesk.telemetry.slo import SloStatus, SloTracker, slos_from_settings
+from smoothdesk.telemetry.slo import SloStatus, slos_from_settings
+from smoothdesk.telemetry.slo_resume import ReplayingSloTracker
 from smoothdesk.telemetry.store import SnapshotStore
 from smoothdesk.telemetry.writer import StoreWriter
 
@@ -69,7 +69,8 @@ class Telemetry:
         self.dry_run = dry_run
         self.problems: list[str] = []
         self.alerts = AlertEngine(AlertSettings.from_settings(settings))
-        self.slo = SloTracker(slos_from_settings(settings))
+        # Live from the first tick; the snapshot log's history is merged in once _start_store replays it.
+        self.slo = ReplayingSloTracker(slos_from_settings(settings))
         self.memory = MemoryGuard(
             MemorySettings.from_section(settings.values["memory"]), user_uid=uid if user_mode else None
         )
@@ -133,6 +134,7 @@ class Telemetry:
             self.problems.append(f"snapshot log: {problem}")
             log.warning("snapshot log: %s", problem)
         self.store_path = path
+        self.slo.start_replay(path, samples.JUDGED_ALIASES)
         self.writer = StoreWriter(store)
 
     def _start_exporter(self) -> None:
@@ -147,6 +149,7 @@ class Telemetry:
         log.info("exporter on http://%s:%d/metrics", self.exporter.address, self.exporter.port)
 
     def stop(self) -> None:
+        self.slo.close()
         if self.probe is not None:
             self.probe.stop()
         if self.exporter is not None:
@@ -194,16 +197,13 @@ class Telemetry:
                 self.writer.submit_focus(event.ts, event.group_id, event.pid, event.kind)
 
     def figures(
-        self, snapshot: Snapshot, groups: Sequence[AppGroup], decisions: Mapping[str, Decision], now: float,
-        xruns: Xruns | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
-        """What this tick adds to the Metrics sample; `xruns` None: no agent counts them."""
+        self, snapshot: Snapshot, groups: Sequence[AppGroup], decisions: Mapping[str, Decision], now: float
+    ) -> dict[str, Any]:
+        """What this tick adds to the Metrics sample."""
         window = self.probe.window() if self.probe is not None else None
         out: dict[str, Any] = samples.system_figures(snapshot)
         out.update(samples.latency_figures(window))
-        count = xruns.count if xruns is not None else None
-        out["score"] = samples.score(window, snapshot, count)
-        out.update(samples.xrun_figures(count, xrun_apps(xruns, groups)))
+        out["score"] = samples.score(window, snapshot)
         focused = self._tick.focused_id if self._tick is not None else None
         out.update(samples.foreground_pressure(snapshot, groups, focused, self.sys_root))
         used = samples.group_cpu(snapshot, groups)
