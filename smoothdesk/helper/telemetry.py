@@ -23,6 +23,7 @@ from smoothdesk.core.group import AppGroup, Classification
 from smoothdesk.core.observation import GroupObservation
 from smoothdesk.core.snapshot import Snapshot
 from smoothdesk.helper import samples
+from smoothdesk.helper.reporters import Xruns, xrun_apps
 from smoothdesk.ml.observe import FocusTracker, Tick, rows_for, track
 from smoothdesk.ml.ranker import OnnxRanker, load_default
 from smoothdesk.policy.memory import MemoryGuard, MemoryPlan, MemorySettings
@@ -197,13 +198,16 @@ class Telemetry:
                 self.writer.submit_focus(event.ts, event.group_id, event.pid, event.kind)
 
     def figures(
-        self, snapshot: Snapshot, groups: Sequence[AppGroup], decisions: Mapping[str, Decision], now: float
-    ) -> dict[str, Any]:
-        """What this tick adds to the Metrics sample."""
+        self, snapshot: Snapshot, groups: Sequence[AppGroup], decisions: Mapping[str, Decision], now: float,
+        xruns: Xruns | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """What this tick adds to the Metrics sample; `xruns` None: no agent counts them."""
         window = self.probe.window() if self.probe is not None else None
         out: dict[str, Any] = samples.system_figures(snapshot)
         out.update(samples.latency_figures(window))
-        out["score"] = samples.score(window, snapshot)
+        count = xruns.count if xruns is not None else None
+        out["score"] = samples.score(window, snapshot, count)
+        out.update(samples.xrun_figures(count, xrun_apps(xruns, groups)))
         focused = self._tick.focused_id if self._tick is not None else None
         out.update(samples.foreground_pressure(snapshot, groups, focused, self.sys_root))
         used = samples.group_cpu(snapshot, groups)
