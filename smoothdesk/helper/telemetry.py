@@ -45,8 +45,10 @@ INPUT_RECENT_S = 10.0
 def load_ranker(setting: str) -> OnnxRanker | None:
     if setting == "off":
         return None
-    ranker = load_default() if setting == "default" else OnnxRanker(Path(setting))
-    log.info("attention ranker: %s", ranker.model_path)
+    # Lazy: onnxruntime loads when the engine first asks about a group near demotion.
+    path = Path(setting)
+    ranker = load_default(lazy=True) if setting == "default" else OnnxRanker(path, lazy=True)
+    log.info("attention ranker: %s (loads at first use)", ranker.model_path)
     return ranker
 
 
@@ -298,8 +300,8 @@ class Telemetry:
                  str(self.store_path) if self.writer is not None
                  else broken.get("snapshot log", "off (store.enabled, or a dry run)"),
                  "History for reports and for training the attention model."),
-            line("ranker", self.ranker is not None,
-                 str(self.ranker.model_path) if self.ranker is not None
+            line("ranker", self.ranker is not None and not self.ranker.state.startswith("failed"),
+                 f"{self.ranker.model_path} ({self.ranker.state})" if self.ranker is not None
                  else broken.get("ranker", "off (ranker.model)"),
                  "The attention model has a bounded say; rules, guardrails and pins still win."),
         ]  # fmt: skip

@@ -54,11 +54,54 @@ def read_metadata(path: Path) -> dict[str, Any]:
 class OnnxRanker:
     """A Ranker (core.ranker) backed by an exported attention model."""
 
-    def __init__(self, model_path: Path, meta_path: Path | None = None) -> None:
+    def __init__(self, model_path: Path, meta_path: Path | None = None, *, lazy: bool = False) -> None:
+        """`lazy` defers onnxruntime until the first score: the helper's engine asks the ranker
+        only about groups near a demotion, so on a quiet desktop the runtime (about 50 MB
+        resident with the session) is never loaded. The metadata is checked at once either way.
+        """
         self.model_path = Path(model_path)
         self.meta_path = meta_path or self.model_path.with_suffix(".json")
         self.metadata = read_metadata(self.meta_path)
-        # onnxruntime and numpy cost the helper ~35 MB resident: loaded only when a model is used.
+        self._output = str(self.metadata.get("output", "probabilities"))
+        if not self.model_path.is_file():
+            raise MLError(f"{self.model_path}: the model file is missing")
+        self._session: Any = None
+        self._failure: str | None = None
+        self._input = ""
+        self._rows: Sequence[GroupObservation] = ()
+        self._scores: dict[str, float] | None = None
+        self._build: RowBuilder | None = None
+        self._built_at = 0.0
+        if not lazy:
+            self.load()
+
+    @property
+    def loaded(self) -> bool:
+        return self._session is not None
+
+    @property
+    def state(self) -> str:
+        """For doctor: loaded, not loaded yet, or why it could not load."""
+        if self._failure is not None:
+            return f"failed: {self._failure}"
+        return "loaded" if self._session is not None else "not loaded yet: no group has needed it"
+
+    def load(self) -> None:
+        """Start the onnxruntime session (once); MLError names the file when it cannot.
+
+        A failure is remembered: the engine asks every tick, and a broken model is not retried.
+        """
+        if self._session is not None:
+            return
+        if self._failure is not None:
+            raise MLError(self._failure)
+        try:
+            self._session, self._input = self._start_session()
+        except MLError as exc:
+            self._failure = str(exc)
+            raise
+
+    def _start_session(self) -> tuple[Any, str]:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -68,22 +111,15 @@ class OnnxRanker:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
-            self._session = ort.InferenceSession(
-                str(self.model_path), options, providers=["CPUExecutionProvider"]
-            )
+            session = ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types per failure
             raise MLError(f"{self.model_path}: onnxruntime cannot load the model: {exc}") from None
-        inputs = self._session.get_inputs()
+        inputs = session.get_inputs()
         if len(inputs) != 1 or inputs[0].shape[-1] not in (len(FEATURES), "N", None):
             raise MLError(f"{self.model_path}: expected one input of {len(FEATURES)} features")
-        self._input = inputs[0].name
-        self._output = str(self.metadata.get("output", "probabilities"))
-        if self._output not in {o.name for o in self._session.get_outputs()}:
+        if self._output not in {o.name for o in session.get_outputs()}:
             raise MLError(f"{self.model_path}: no output named {self._output!r}")
-        self._rows: Sequence[GroupObservation] = ()
-        self._scores: dict[str, float] | None = None
-        self._build: RowBuilder | None = None
-        self._built_at = 0.0
+        return session, inputs[0].name
 
     def probabilities(self, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """P(attention) for each row of a feature matrix (features.matrix)."""
@@ -91,6 +127,7 @@ class OnnxRanker:
 
         if len(x) == 0:
             return np.zeros(0, dtype=np.float32)
+        self.load()
         out = self._session.run([self._output], {self._input: x})[0]
         if isinstance(out, list):  # a model still carrying CatBoost's ZipMap
             return np.array([row[1] for row in out], dtype=np.float32)
@@ -125,9 +162,9 @@ class OnnxRanker:
         return {g.id: scores[g.id] for g in groups if g.id in scores}
 
 
-def load_default() -> OnnxRanker:
+def load_default(*, lazy: bool = False) -> OnnxRanker:
     """The model shipped in resources/model/ (see docs/ml.md for where it comes from)."""
     for directory in (DEFAULT_DIR, *INSTALLED_DIRS):
         if (directory / MODEL_NAME).is_file():
-            return OnnxRanker(directory / MODEL_NAME, directory / META_NAME)
+            return OnnxRanker(directory / MODEL_NAME, directory / META_NAME, lazy=lazy)
     raise MLError(f"{DEFAULT_DIR / MODEL_NAME}: the default attention model is not installed")

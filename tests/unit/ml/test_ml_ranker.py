@@ -141,3 +141,30 @@ def test_ranker_runs_with_catboost_unimportable():
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == pytest.approx(load_default().score_observations([EDITOR, INDEXER]))
     assert len(FEATURES) == len(load_default().metadata["features"])
+
+
+def test_a_lazy_ranker_loads_onnxruntime_at_its_first_score_and_not_before(model_copy):
+    lazy = OnnxRanker(model_copy / "attention.onnx", lazy=True)
+    assert not lazy.loaded
+    lazy.observe_tick([EDITOR, INDEXER])
+    assert not lazy.loaded  # rows alone do not load it
+    scores = lazy.score([group("editor", 1), group("indexer", 2)], snap(wall=EDITOR.ts), Hints(), 0.0)
+    assert lazy.loaded
+    eager = load_default()
+    assert scores == eager.score_observations([EDITOR, INDEXER])
+
+
+def test_a_lazy_ranker_checks_the_metadata_at_once_and_the_model_at_first_use(model_copy):
+    (model_copy / "attention.onnx").unlink()
+    with pytest.raises(MLError, match=r"attention\.onnx: the model file is missing"):
+        OnnxRanker(model_copy / "attention.onnx", lazy=True)
+    (model_copy / "attention.onnx").write_bytes(b"\x00garbage")
+    lazy = OnnxRanker(model_copy / "attention.onnx", lazy=True)
+    assert lazy.state.startswith("not loaded yet")
+    with pytest.raises(MLError, match=r"attention\.onnx: onnxruntime cannot load"):
+        lazy.score_observations([EDITOR])
+    # Remembered, not retried every tick: a repaired file is picked up when the helper restarts.
+    shutil.copy(DEFAULT_DIR / "attention.onnx", model_copy / "attention.onnx")
+    with pytest.raises(MLError, match=r"attention\.onnx: onnxruntime cannot load"):
+        lazy.score_observations([EDITOR])
+    assert lazy.state.startswith("failed: ") and not lazy.loaded
