@@ -29,6 +29,11 @@ def _value(v: float) -> str:
     return "-" if math.isnan(v) else f"{v:.3g}"
 
 
+def _since(ts: float) -> str:
+    """Where the budget's data starts (after a restart, the oldest replayed window); "-" before any."""
+    return "-" if math.isnan(ts) else time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
 async def cmd_slo(c: HelperClient, args: Any, emit: Emit) -> int:
     slos = [dict(s) for s in (await c.call("GetSlo"))[0]]
     rows = [
@@ -40,10 +45,11 @@ async def cmd_slo(c: HelperClient, args: Any, emit: Emit) -> int:
             f"{s['burn_fast']:.2g}x",
             f"{s['burn_slow']:.2g}x",
             f"{_value(s['last_value'])} {'ok' if s['last_good'] else 'BAD'}",
+            _since(float(s.get("since", math.nan))),
         )
         for s in slos
     ]
-    headers = ("SLO", "OBJECTIVE", "BAD/JUDGED", "BUDGET-LEFT", "BURN-FAST", "BURN-SLOW", "LAST")
+    headers = ("SLO", "OBJECTIVE", "BAD/JUDGED", "BUDGET-LEFT", "BURN-FAST", "BURN-SLOW", "LAST", "SINCE")
     emit(slos, table(headers, rows) if rows else "no SLOs configured")
     # Exit 1 when any budget is spent, so scripts can alert on it.
     return 1 if any(s["budget_remaining"] <= 0 for s in slos) else 0

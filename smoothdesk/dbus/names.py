@@ -80,7 +80,8 @@ METHODS: tuple[MethodSpec, ...] = (
         (),
         (Arg("slos", "aa{sv}"),),
         False,
-        "Each SLO: objective, windows judged and bad, error budget left, burn rates.",
+        "Each SLO: objective, windows judged and bad, error budget left, burn rates, and since: the "
+        "start of the oldest window counted (the budget is rebuilt from the snapshot log at start).",
     ),
     MethodSpec(
         "GetReport",

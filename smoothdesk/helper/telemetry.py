@@ -9,6 +9,7 @@ helper goes on managing the desktop without it.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -305,11 +306,32 @@ class Telemetry:
                  else broken.get("ranker", "off (ranker.model)"),
                  "The attention model has a bounded say; rules, guardrails and pins still win."),
         ]  # fmt: skip
+        if self.slo.slos:
+            ok, summary = self._replay_summary()
+            meaning = "After a restart the error budgets are rebuilt from the log over their whole period."
+            out.append(line("slo replay", ok, summary, meaning))
         if self.gpu is not None:
             st = self.gpu.status
             out.append(line("gpu", st.present, ", ".join(st.sources) if st.present else st.reason,
                             "GPU use per process, where the driver exposes it."))  # fmt: skip
         return out
+
+    def _replay_summary(self) -> tuple[bool, str]:
+        """(ok, text) for the doctor line: what the SLO replay at start did, or why it did not."""
+        slo = self.slo
+        done = slo.replayed
+        if done is not None:
+            windows = max((st.total_windows for st in slo.status(time.time())), default=0)
+            since = "-" if math.isnan(done.oldest) else time.strftime("%F %T", time.localtime(done.oldest))
+            return True, (
+                f"replayed {done.samples} samples since {since} in {done.seconds:.1f} s; "
+                f"budgets now count {windows} windows"
+            )
+        if slo.problem:
+            return False, f"not replayed: {slo.problem}; budgets count from this start"
+        if self.store_path is None:
+            return False, "not replayed (no snapshot log); budgets count from this start"
+        return True, "replaying the snapshot log (until it is merged, budgets count this run alone)"
 
     def active_alerts(self) -> list[dict[str, Any]]:
         now = time.time()
