@@ -89,8 +89,22 @@ V2: tuple[str, ...] = (
     "ALTER TABLE processes ADD COLUMN klass TEXT",
 )
 
+# Version 3: per-minute rollups of the samples (rollup.py), written as raw ticks age out after
+# store.raw_hours: per minute its ticks, their summed times and decision changes; per minute and
+# metric the count, sum, minimum and maximum of the metric's values (NaN skipped). Metric names
+# are numbered once in metric_names so a rollup row repeats no string.
+V3: tuple[str, ...] = (
+    "CREATE TABLE metric_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+    """CREATE TABLE rollup_minutes (
+        minute INTEGER PRIMARY KEY, ticks INTEGER NOT NULL, ts_sum REAL NOT NULL, first_ts REAL NOT NULL,
+        last_ts REAL NOT NULL, decisions INTEGER NOT NULL)""",
+    """CREATE TABLE rollups (
+        minute INTEGER NOT NULL, metric INTEGER NOT NULL, n INTEGER NOT NULL, total REAL, lo REAL, hi REAL,
+        PRIMARY KEY (minute, metric)) WITHOUT ROWID""",
+)
+
 # MIGRATIONS[i] takes a database from version i to i + 1; a new database runs them all.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Tables rows are pruned from by tick (oldest first); focus_events are pruned by ts.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import secrets
 import sqlite3
 import threading
@@ -13,7 +14,7 @@ from typing import Any
 
 from smoothdesk.core.observation import GroupObservation
 from smoothdesk.core.process import ProcessRecord
-from smoothdesk.telemetry import retention, rows
+from smoothdesk.telemetry import retention, rollup, rows
 from smoothdesk.telemetry.recovery import open_or_replace
 from smoothdesk.telemetry.retention import RetentionResult
 from smoothdesk.telemetry.schema import OBSERVATION_COLUMNS, SAMPLE_COLUMNS, StoreError
@@ -21,6 +22,8 @@ from smoothdesk.telemetry.schema import OBSERVATION_COLUMNS, SAMPLE_COLUMNS, Sto
 __all__ = ["RetentionResult", "SnapshotStore", "StoreError"]
 
 PROCESSES_PER_TICK = 20
+RAW_S = 48 * 3600.0  # config store.raw_hours
+MAX_BYTES = 256 * 2**20  # config store.max_mb
 _KNOWN_PROCS_LIMIT = 50_000
 
 _SAMPLE_SQL = (
@@ -59,8 +62,10 @@ class SnapshotStore:
         max_age_s: float,
         max_bytes: int,
         processes_per_tick: int,
+        raw_s: float | None = RAW_S,
     ) -> None:
         self.path = path
+        self.raw_s = raw_s
         self.problems = problems
         self.hash_cmdlines = hash_cmdlines
         self.max_age_s = max_age_s
@@ -80,11 +85,16 @@ class SnapshotStore:
         *,
         hash_cmdlines: bool = False,
         max_age_s: float = 7 * 86400,
-        max_bytes: int = 256 * 2**20,
+        max_bytes: int = MAX_BYTES,
         processes_per_tick: int = PROCESSES_PER_TICK,
         lock_timeout: float = 10.0,
+        raw_s: float | None = RAW_S,
     ) -> SnapshotStore:
-        """Open (creating or migrating) the log; a corrupt or locked file is moved aside, see problems."""
+        """Open (creating or migrating) the log; a corrupt or locked file is moved aside, see problems.
+
+        Raw ticks older than `raw_s` are rolled up into per-minute rollups by enforce_retention
+        (None: never; they are then dropped at max_age_s like the rollups).
+        """
         conn, problems = open_or_replace(Path(path), lock_timeout)
         return cls(
             Path(path),
@@ -94,6 +104,7 @@ class SnapshotStore:
             max_age_s=max_age_s,
             max_bytes=max_bytes,
             processes_per_tick=processes_per_tick,
+            raw_s=raw_s,
         )
 
     def _load_salt(self) -> bytes:
@@ -241,16 +252,23 @@ class SnapshotStore:
             names = ["ts", *(d[0] for d in cur.description[1:])]
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
+    def minutes(self, since: float, until: float | None = None) -> list[rollup.Minute]:
+        """Rolled-up minutes that start in [since, until), oldest first (every metric)."""
+        first = math.ceil(since / rollup.MINUTE)
+        end = math.inf if until is None else math.ceil(until / rollup.MINUTE)
+        with self._lock:
+            return rollup.read(self._conn, first, int(min(end, 2**62)))
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """A read-only query under the store's lock (for reports)."""
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
     def enforce_retention(self, now: float | None = None) -> RetentionResult:
-        """Drop ticks older than max_age_s, then the oldest until the file fits max_bytes."""
+        """Roll up raw ticks older than raw_s, drop what is older than max_age_s, then fit max_bytes."""
         with self._lock:
             result = retention.enforce(
-                self._conn, time.time() if now is None else now, self.max_age_s, self.max_bytes
+                self._conn, time.time() if now is None else now, self.max_age_s, self.max_bytes, self.raw_s
             )
             if result.deleted_anything:  # deleted groups/process_info rows may be cached
                 self._gkeys.clear()

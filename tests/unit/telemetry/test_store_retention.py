@@ -49,15 +49,16 @@ def test_age_retention_drops_old_rows_only(tmp_path: Path) -> None:
 
 
 def test_size_retention_shrinks_the_file_and_keeps_the_newest(tmp_path: Path) -> None:
+    """Without rollups (raw_s None) the oldest ticks go; with them, see test_rollup.py."""
     path = tmp_path / "log.sqlite"
     limit = 400 * 1024
-    store = SnapshotStore.open(path, max_bytes=limit, max_age_s=10**9)
+    store = SnapshotStore.open(path, max_bytes=limit, max_age_s=10**9, raw_s=None)
     fill(store, 5000.0, 1200)
     store.close()
     big = path.stat().st_size
     assert big > 3 * limit, big  # the checkpointed file is well over the limit
 
-    store = SnapshotStore.open(path, max_bytes=limit, max_age_s=10**9)
+    store = SnapshotStore.open(path, max_bytes=limit, max_age_s=10**9, raw_s=None)
     result = store.enforce_retention(now=6200.0)
     samples = store.samples(0)
     store.close()
