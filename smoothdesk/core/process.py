@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # Scheduling policies from <sched.h>; os.SCHED_* exist too but not on every platform.
 SCHED_OTHER = 0
@@ -14,9 +15,12 @@ SCHED_DEADLINE = 6
 REALTIME_POLICIES = frozenset({SCHED_FIFO, SCHED_RR, SCHED_DEADLINE})
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class ProcKey:
-    """pid plus start time (clock ticks since boot): a reused PID gets a different key."""
+class ProcKey(NamedTuple):
+    """pid plus start time (clock ticks since boot): a reused PID gets a different key.
+
+    A NamedTuple rather than a dataclass: the policy hashes every process's key every tick, and
+    a tuple hashes in C where a dataclass's generated __hash__ runs Python code.
+    """
 
     pid: int
     start_time: int

@@ -8,9 +8,6 @@ from smoothdesk.core.decision import Decision
 from smoothdesk.core.group import AppGroup
 from smoothdesk.core.process import ProcessRecord
 from smoothdesk.policy.engine import PolicyState
-from smoothdesk.policy.hysteresis import HeuristicTimer
-
-_IDLE_TIMER = HeuristicTimer()
 
 
 def changed_pids(before: Mapping[int, ProcessRecord], after: Mapping[int, ProcessRecord]) -> list[int]:
@@ -48,7 +45,7 @@ def live_groups(state: PolicyState) -> set[str]:
     return {
         gid
         for gid, gs in state.groups.items()
-        if gs.timer != _IDLE_TIMER or gs.last_focus is not None or gs.last_audio is not None
+        if not gs.timer.idle or gs.last_focus is not None or gs.last_audio is not None
     }
 
 

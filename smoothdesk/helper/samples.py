@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from smoothdesk.collector.cgroups import group_pressure
+from smoothdesk.core.classes import CLASS_ORDER
 from smoothdesk.core.decision import Decision
 from smoothdesk.core.group import AppGroup
 from smoothdesk.core.snapshot import Snapshot
@@ -108,20 +109,25 @@ def score(window: LatencyWindow | None, snapshot: Snapshot, xruns: int | None = 
 
 
 def group_cpu(snapshot: Snapshot, groups: Sequence[AppGroup]) -> list[tuple[AppGroup, float]]:
-    """Each group with its members' CPU over the last tick (percent of one core)."""
-    procs = snapshot.processes
-    return [(g, sum(procs[p].cpu_tick for p in g.members if p in procs)) for g in groups]
+    """The groups that used CPU over the last tick, with their members' CPU (percent of one core).
+
+    Most groups of a desktop sleep through most ticks; only the few with a busy member are summed.
+    """
+    busy = {pid: p.cpu_tick for pid, p in snapshot.processes.items() if p.cpu_tick > 0}
+    return [
+        (g, sum(busy.get(p, 0.0) for p in g.members)) for g in groups if not busy.keys().isdisjoint(g.members)
+    ]
 
 
 def cpu_by_class(
     used: Sequence[tuple[AppGroup, float]], decisions: Mapping[str, Decision], ncpu: int
 ) -> dict[str, float]:
-    """Percent of the whole machine used by each class's groups over the last tick."""
-    out: dict[str, float] = {}
+    """Percent of the whole machine used by each class's groups over the last tick (every class)."""
+    out = {klass.value: 0.0 for klass in CLASS_ORDER}
     for g, cpu in used:
         decision = decisions.get(g.id)
         klass = decision.klass.value if decision is not None else "normal"
-        out[klass] = out.get(klass, 0.0) + cpu / max(1, ncpu)
+        out[klass] += cpu / max(1, ncpu)
     return out
 
 

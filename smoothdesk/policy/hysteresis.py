@@ -29,6 +29,17 @@ class HeuristicTimer:
     cool_since: float | None = None
     changed_at: float | None = None
 
+    @property
+    def idle(self) -> bool:
+        """Equal to HeuristicTimer(): nothing running. Asked of every group every tick, so it
+        tests the fields rather than building the two tuples a dataclass __eq__ compares."""
+        return (
+            not self.demoted
+            and self.hot_since is None
+            and self.cool_since is None
+            and self.changed_at is None
+        )
+
 
 def _since(started: float | None, holds: bool, now: float) -> float | None:
     if not holds:

@@ -6,6 +6,8 @@ import itertools
 import math
 import random
 
+from hypothesis import given
+from hypothesis import strategies as st
 from policy_fakes import proc, snap, system, waiting_system
 
 from smoothdesk.core import AppGroup, PriorityClass
@@ -164,3 +166,14 @@ def test_hog_on_an_idle_machine_is_left_alone():
     classes, decisions = _engine_series([(100.0, 100.0)] * 10, sys=system(psi=0.0, running=1))
     assert set(classes) == {PriorityClass.NORMAL}
     assert [r.stage for r in decisions[-1].reasons] == ["default"]
+
+
+@given(
+    demoted=st.booleans(),
+    hot=st.one_of(st.none(), st.floats(0, 10)),
+    cool=st.one_of(st.none(), st.floats(0, 10)),
+    changed=st.one_of(st.none(), st.floats(0, 10)),
+)
+def test_idle_means_equal_to_a_fresh_timer(demoted, hot, cool, changed):
+    timer = HeuristicTimer(demoted, hot, cool, changed)
+    assert timer.idle == (timer == HeuristicTimer())
