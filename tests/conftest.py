@@ -1,4 +1,4 @@
-"""Shared fixtures: a private dbus-daemon, and skipping root-only tests with a reason."""
+"""Shared fixtures: a private dbus-daemon, skipping root-only tests with a reason, no leftover processes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,36 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import reaper
 from tests.support.bus import private_bus
+
+_session: dict[str, object] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Children inherit the token from here on; the watchdog kills them even if pytest is SIGKILLed.
+    token = reaper.begin_session()
+    _session.update(token=token, watchdog=reaper.start_watchdog(token), leftovers=[])
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A test that leaves a process running fails the run; the process is killed and named."""
+    token, watchdog = _session["token"], _session["watchdog"]
+    assert isinstance(token, str) and isinstance(watchdog, int)
+    left = reaper.leftovers(token, exclude=frozenset({watchdog}))
+    reaper.kill([p.pid for p in left])
+    _session["leftovers"] = left
+    if left:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    left = _session.get("leftovers") or []
+    assert isinstance(left, list)
+    if left:
+        terminalreporter.section("processes left running (killed now; the run fails)", red=True)
+        for p in left:
+            terminalreporter.line(p.describe(), red=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -36,10 +37,16 @@ def spawn_sleeper(binary: Path, **kw: object) -> subprocess.Popen[bytes]:
 
 
 def stop(*procs: subprocess.Popen[bytes]) -> None:
+    """SIGKILL each process and, when it leads its own process group, the whole group: a named
+    shell running `sleep 600` forks the sleep, which would otherwise outlive it (re-parented to init)."""
     for p in procs:
+        if p.returncode is None:  # not reaped yet, so p.pid is still this process's
+            with contextlib.suppress(ProcessLookupError):
+                if os.getpgid(p.pid) == p.pid:
+                    os.killpg(p.pid, signal.SIGKILL)
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
-            p.wait(timeout=5)
+        p.wait(timeout=5)
 
 
 def stat_fields(pid: int) -> list[str]:
