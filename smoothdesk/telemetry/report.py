@@ -1,4 +1,12 @@
-"""A report over the snapshot log: summary statistics, downsampled series, top apps, time per class."""
+"""A report over the snapshot log: summary statistics, downsampled series, top apps, time per class.
+
+A long range reaches past store.raw_hours into the per-minute rollups (rollup.py). There the
+charts and metric summaries use the rollups: count, mean and max are exact; p50 and p95 are
+taken over each rolled-up minute's mean weighted by its count (a minute's spread is not kept),
+so they understate spikes shorter than a minute, and `metrics[...]["rolled_up"]` says how many
+values came from rollups. Top apps and time per class need the group rows, which are kept raw
+only: they cover `range.raw_first` onwards. Decision changes are counted per minute, so exact.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from smoothdesk.telemetry.rollup import Minute
 from smoothdesk.telemetry.schema import StoreError
 from smoothdesk.telemetry.store import SnapshotStore
 
@@ -45,35 +54,81 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def summarize(values: Sequence[float]) -> dict[str, float | int | None]:
-    """mean, p50, p95 (nearest rank), max and count of the finite values."""
-    ordered = sorted(v for v in values if math.isfinite(v))
-    if not ordered:
-        return {"count": 0, "mean": None, "p50": None, "p95": None, "max": None}
+# A point of a series: (time, weight in ticks, {metric: (count, sum, max)}); a raw sample is one
+# tick with count 1, a rolled-up minute its ticks and its Stats.
+Point = tuple[float, int, dict[str, tuple[int, float, float]]]
+
+
+def points(samples: Sequence[dict[str, float]], minutes: Sequence[Minute]) -> list[Point]:
+    """Raw samples and rolled-up minutes as one time-ordered list (finite values only)."""
+    out: list[Point] = [
+        (
+            m.time,
+            m.ticks,
+            {n: (st.n, st.total, st.hi) for n, st in m.stats.items() if math.isfinite(st.total)},
+        )
+        for m in minutes
+    ]
+    out += [
+        (s["time"], 1, {n: (1, v, v) for n, v in s.items() if n != "time" and math.isfinite(v)})
+        for s in samples
+    ]
+    return sorted(out, key=lambda p: p[0])
+
+
+def summarize(
+    values: Sequence[float], rolled: Sequence[tuple[float, int, float]] = ()
+) -> dict[str, float | int | None]:
+    """mean, p50, p95 (nearest rank), max and count of the finite values.
+
+    `rolled`: (mean, count, max) of rolled-up minutes; their percentiles use the mean for each
+    of the minute's values (see the module docstring).
+    """
+    weighted = sorted([(v, 1) for v in values if math.isfinite(v)] + [(m, n) for m, n, _ in rolled])
+    count = sum(n for _, n in weighted)
+    if not count:
+        return {"count": 0, "mean": None, "p50": None, "p95": None, "max": None, "rolled_up": 0}
 
     def rank(q: float) -> float:
-        return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+        need, seen = max(1, math.ceil(q * count)), 0
+        for v, n in weighted:
+            seen += n
+            if seen >= need:
+                return v
+        return weighted[-1][0]
 
+    total = math.fsum([v for v in values if math.isfinite(v)] + [m * n for m, n, _ in rolled])
     return {
-        "count": len(ordered),
-        "mean": _finite(math.fsum(ordered) / len(ordered)),
+        "count": count,
+        "mean": _finite(total / count),
         "p50": rank(0.50),
         "p95": rank(0.95),
-        "max": ordered[-1],
+        "max": max([v for v in values if math.isfinite(v)] + [hi for _, _, hi in rolled]),
+        "rolled_up": sum(n for _, n, _ in rolled),
     }
 
 
-def downsample(samples: Sequence[dict[str, float]], names: Sequence[str], limit: int) -> dict[str, list[Any]]:
-    """At most `limit` points per series: the mean time and mean value of consecutive equal buckets."""
-    n = len(samples)
+def downsample(series: Sequence[Point], names: Sequence[str], limit: int) -> dict[str, list[Any]]:
+    """At most `limit` points per series: consecutive buckets of about equal ticks, each the mean time
+    (weighted by ticks) and the mean of all the values in it."""
+    n = len(series)
     buckets = min(n, limit)
     out: dict[str, list[Any]] = {"time": [], **{name: [] for name in names}}
-    for b in range(buckets):
-        chunk = samples[b * n // buckets : (b + 1) * n // buckets]
-        out["time"].append(math.fsum(s["time"] for s in chunk) / len(chunk))
+    if not n:
+        return out
+    weight = sum(p[1] for p in series)
+    chunks: list[list[Point]] = [[] for _ in range(buckets)]
+    seen = 0
+    for p in series:
+        chunks[min(buckets - 1, seen * buckets // weight)].append(p)
+        seen += p[1]
+    for chunk in (c for c in chunks if c):
+        ticks = sum(p[1] for p in chunk)
+        out["time"].append(math.fsum(p[0] * p[1] for p in chunk) / ticks)
         for name in names:
-            values = [s[name] for s in chunk if name in s and math.isfinite(s[name])]
-            out[name].append(math.fsum(values) / len(values) if values else None)
+            parts = [p[2][name] for p in chunk if name in p[2]]
+            count = sum(c for c, _, _ in parts)
+            out[name].append(math.fsum(t for _, t, _ in parts) / count if count else None)
     return out
 
 
@@ -128,25 +183,45 @@ def build_report(
     until = time.time() if now is None else now
     since = until - since_seconds
     samples = store.samples(since, until)
-    names = sorted({k for s in samples for k in s} - {"time"})
-    step = tick_seconds(samples)
+    minutes = store.minutes(since, until)
+    series = points(samples, minutes)
+    names = sorted({k for p in series for k in p[2]})
+    step = tick_seconds(samples) if len(samples) > 1 else _minute_step(minutes)
     per_class = _range_query(store, "a.klass, count(*)", "GROUP BY a.klass ORDER BY a.klass", since, until)
     decisions = store.query(
         "SELECT count(*) FROM decisions d JOIN samples s ON s.tick = d.tick WHERE s.ts >= ? AND s.ts <= ?",
         (since, until),
-    )[0][0]
+    )[0][0] + sum(m.decisions for m in minutes)
+    firsts = [
+        x for x in (samples[0]["time"] if samples else None, minutes[0].first_ts if minutes else None) if x
+    ]
+    lasts = [
+        x for x in (samples[-1]["time"] if samples else None, minutes[-1].last_ts if minutes else None) if x
+    ]
     return {
         "generated_at": until,
         "since": since,
         "until": until,
         "range": {
-            "first": samples[0]["time"] if samples else None,
-            "last": samples[-1]["time"] if samples else None,
-            "ticks": len(samples),
+            "first": min(firsts) if firsts else None,
+            "last": max(lasts) if lasts else None,
+            "ticks": len(samples) + sum(m.ticks for m in minutes),
             "tick_seconds": step,
+            "rolled_up_minutes": len(minutes),
+            "raw_first": samples[0]["time"] if samples else None,
         },
-        "metrics": {name: summarize([s[name] for s in samples if name in s]) for name in names},
-        "series": downsample(samples, names, max_points),
+        "metrics": {
+            name: summarize(
+                [s[name] for s in samples if name in s],
+                [
+                    (st.mean, st.n, st.hi)
+                    for m in minutes
+                    if (st := m.stats.get(name)) and math.isfinite(st.total)
+                ],
+            )
+            for name in names
+        },
+        "series": downsample(series, names, max_points),
         "top_apps": top_apps(store, since, until, len(samples), top),
         # group-seconds: a class held by two groups for a minute counts 120 s
         "class_seconds": {str(k): n * step for k, n in per_class},
@@ -154,3 +229,11 @@ def build_report(
         "focus_events": len(store.focus_events(since, until)),
         "problems": list(store.problems),
     }
+
+
+def _minute_step(minutes: Sequence[Minute]) -> float:
+    """The usual gap between ticks inside rolled-up minutes; 1 s when none has two ticks."""
+    gaps = [
+        (m.last_ts - m.first_ts) / (m.ticks - 1) for m in minutes if m.ticks > 1 and m.last_ts > m.first_ts
+    ]
+    return statistics.median(gaps) if gaps else 1.0

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from smoothdesk.telemetry.report import ReportError, build_report
+from smoothdesk.telemetry.rollup import Minute
 from smoothdesk.telemetry.schema import SAMPLE_COLUMNS
 from smoothdesk.telemetry.store import SnapshotStore
 
@@ -30,14 +31,23 @@ def to_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=1, sort_keys=True, allow_nan=False)
 
 
-def to_csv(samples: Sequence[dict[str, float]]) -> str:
-    """One row per tick: time, the standard metrics, then any other metric (alphabetical)."""
-    others = sorted({k for s in samples for k in s} - {"time", *SAMPLE_COLUMNS})
-    columns = ["time", *SAMPLE_COLUMNS, *others]
+def to_csv(samples: Sequence[dict[str, float]], minutes: Sequence[Minute] = ()) -> str:
+    """One row per tick: time, the standard metrics, then any other metric (alphabetical).
+
+    Rolled-up minutes (older than store.raw_hours) are one row each, at their ticks' mean time,
+    holding each metric's mean; a `ticks` column after `time` then says how many ticks a row
+    stands for (1 for a raw tick).
+    """
+    rolled = [
+        {"time": m.time, "ticks": m.ticks, **{n: st.mean for n, st in m.stats.items()}} for m in minutes
+    ]
+    rows = sorted(rolled + [{**s, "ticks": 1} if rolled else s for s in samples], key=lambda r: r["time"])
+    others = sorted({k for s in rows for k in s} - {"time", "ticks", *SAMPLE_COLUMNS})
+    columns = ["time", *(["ticks"] if rolled else []), *SAMPLE_COLUMNS, *others]
     out = io.StringIO()
     writer = csv.DictWriter(out, columns, restval="", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(samples)
+    writer.writerows(rows)
     return out.getvalue()
 
 
@@ -91,6 +101,16 @@ def _stamp(ts: float | None) -> str:
     return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
+def _rolled(rng: dict[str, Any]) -> str:
+    if not rng.get("rolled_up_minutes"):
+        return ""
+    return (
+        f" Before {_stamp(rng['raw_first'])} the log keeps per-minute rollups ({rng['rolled_up_minutes']} "
+        "minutes): charts show minute means, p50/p95 use them (count, mean and max are exact), and the "
+        "application and class tables start there."
+    )
+
+
 def to_html(report: dict[str, Any]) -> str:
     """One file, no external scripts or styles: summary tables and an inline SVG chart per metric group."""
     series = report["series"]
@@ -104,7 +124,7 @@ def to_html(report: dict[str, Any]) -> str:
     body = [
         "<h1>SmoothDesk report</h1>",
         f"<p>{_stamp(rng['first'])} to {_stamp(rng['last'])}: {rng['ticks']} ticks, "
-        f"{report['decisions']} decision changes, {report['focus_events']} focus events.</p>",
+        f"{report['decisions']} decision changes, {report['focus_events']} focus events.{_rolled(rng)}</p>",
         *[c for c in charts if c],
         "<h2>Metrics</h2>",
         _table(["metric", "mean", "p50", "p95", "max"], metrics),
@@ -132,6 +152,7 @@ def render_report(store: SnapshotStore, since_seconds: float, fmt: str, now: flo
         raise ReportError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     until = time.time() if now is None else now
     if fmt == "csv":
-        return to_csv(store.samples(until - since_seconds, until))
+        since = until - since_seconds
+        return to_csv(store.samples(since, until), store.minutes(since, until))
     report = build_report(store, since_seconds, until)
     return to_json(report) if fmt == "json" else to_html(report)
