@@ -6,6 +6,9 @@ Variants, measured in the same run:
   all-procs  the same store keeping every process every tick
   per-row    the store's own code and rows without the per-tick transaction (a commit per row),
              on fewer ticks
+  rollup     the helper's log with its full per-tick figures (~30), then every tick rolled up into
+             per-minute rollups by the retention pass: bytes per day raw against rolled up, and
+             what the default store.max_mb holds at store.raw_hours
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 from common import REPO  # noqa: F401  (puts the repo on sys.path)
 
+from smoothdesk.config.schema import OPTIONS
 from smoothdesk.core.observation import GroupObservation
 from smoothdesk.core.process import ProcessRecord
 from smoothdesk.telemetry.recovery import open_or_replace
@@ -81,7 +85,8 @@ class Desktop:
         )
         return record, self.rng.randrange(self.n_groups)
 
-    def tick(self, ts: float) -> Tick:
+    def tick(self, ts: float, full: bool = False) -> Tick:
+        """`full`: every figure the helper logs, not only the history's basic ones."""
         rng = self.rng
         if rng.random() < 0.1:  # process churn: one exits, one starts
             self.procs[rng.randrange(len(self.procs))] = self._proc()
@@ -137,18 +142,36 @@ class Desktop:
             "tick_cost_ms": rng.uniform(2, 8),
             "latency_p99_ms": rng.uniform(0.1, 3),
         }
+        if full:
+            sample |= {
+                **{f"latency_{q}_ms": rng.uniform(0.05, 2) for q in ("p50", "p95", "max")},
+                "latency_missed": 0.0, "score": rng.uniform(80, 100), "memory_available_percent": 40.0,
+                "swap_used_percent": 3.0, "psi_memory_full_avg10": 0.0, "psi_io_full_avg10": 0.1,
+                "mem_total": 16e9, "swap_total": 2e9, "swap_free": 1.9e9,
+                **{f"cpu_class_{k}": rng.uniform(0, 30) for k in ("critical", "interactive", "normal",
+                                                                  "background", "idle")},
+                **{f"disk_used_percent:{m}": 61.0 for m in ("/", "/home", "/boot/efi")},
+                "fg_cpu_pressure_some_avg10": rng.uniform(0, 5), "fg_cpu_pressure_full_avg10": 0.0,
+            }  # fmt: skip
         return ts, sample, procs, obs, decisions, pid_groups
 
 
 def run_store(
-    path: Path, ticks: int, n_procs: int, n_groups: int, keep: int, *, detail_every: int = 1
+    path: Path,
+    ticks: int,
+    n_procs: int,
+    n_groups: int,
+    keep: int,
+    *,
+    detail_every: int = 1,
+    full: bool = False,
 ) -> dict[str, float]:
     """Groups and processes every `detail_every` ticks, figures every tick (store.detail_every)."""
     desktop = Desktop(n_procs, n_groups)
     store = SnapshotStore.open(path, processes_per_tick=keep, max_bytes=2**40, max_age_s=10**9)
     cpu_ms, wall_ms = [], []
     for t in range(ticks):
-        args = desktop.tick(1_700_000_000.0 + t)
+        args = desktop.tick(1_700_000_000.0 + t, full)
         if t % detail_every:
             args = (args[0], args[1], [], [], args[4])  # type: ignore[assignment]
         c0, w0 = time.process_time(), time.perf_counter()
@@ -205,6 +228,25 @@ def run_per_row(path: Path, ticks: int, n_procs: int, n_groups: int, keep: int) 
     return {"cpu_ms": statistics.fmean(cpu_ms), "wall_ms": statistics.fmean(wall_ms)}
 
 
+def run_rollup(work: Path, ticks: int, n_procs: int, n_groups: int) -> dict[str, float]:
+    """The helper's log with full figures, then all of it rolled up: bytes before and after."""
+    path = work / "rollup.sqlite"
+    raw = run_store(path, ticks, n_procs, n_groups, keep=20, detail_every=10, full=True)
+    SnapshotStore.open(work / "empty.sqlite").close()
+    empty = (work / "empty.sqlite").stat().st_size  # schema pages: not part of any day's growth
+    store = SnapshotStore.open(path, max_age_s=10**9, max_bytes=2**40, raw_s=0.0)
+    t0 = time.perf_counter()
+    result = store.enforce_retention(now=1_700_000_000.0 + ticks + 60)
+    seconds = time.perf_counter() - t0
+    store.close()
+    return {
+        "raw": raw["bytes"] - empty,
+        "rolled": result.bytes_after - empty,
+        "minutes": result.rolled_up_minutes,
+        "seconds": seconds,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -222,6 +264,7 @@ def main() -> None:
             work / "helper.sqlite", args.ticks, args.procs, args.groups, keep=20, detail_every=10
         )
         per_row = run_per_row(work / "per-row.sqlite", args.per_row_ticks, args.procs, args.groups, keep=20)
+        rolled = run_rollup(work, args.ticks, args.procs, args.groups)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     day = 86400 / args.ticks
@@ -251,9 +294,20 @@ def main() -> None:
         f"{per_row['cpu_ms'] / shipped['cpu_ms']:.1f}x CPU per tick"
     )
     print(f"ratio detail-every-tick/helper default: {shipped['bytes'] / helper['bytes']:.1f}x bytes")
-    days_in_limit = 256 * 2**20 / (helper["bytes"] * day)
+    raw_day, rolled_day = rolled["raw"] * day, rolled["rolled"] * day
     print(
-        f"at the default 256 MiB limit the log holds {days_in_limit:.1f} days of 1 s ticks (age limit 7 days)"
+        f"helper log with full figures: raw {raw_day / 2**20:.1f} MiB/day, rolled up "
+        f"{rolled_day / 2**20:.2f} MiB/day ({rolled['minutes']:.0f} minutes folded in "
+        f"{rolled['seconds']:.2f} s, {rolled['seconds'] * day:.1f} s per day of ticks); "
+        f"ratio raw/rolled-up {raw_day / rolled_day:.0f}x"
+    )
+    defaults = {o.key: o.default for o in OPTIONS if o.section == "store"}
+    raw_h, age_d, limit = defaults["raw_hours"], defaults["max_age_days"], defaults["max_mb"] * 2**20
+    need = raw_day * raw_h / 24 + rolled_day * (age_d - raw_h / 24)
+    print(
+        f"defaults: {raw_h:g} h raw + {age_d - raw_h / 24:g} days rolled up = {need / 2**20:.0f} MiB; "
+        f"max_mb {limit / 2**20:.0f} MiB leaves margin x{limit / need:.2f} "
+        f"(without rollups the limit holds {limit / raw_day:.1f} days)"
     )
 
 

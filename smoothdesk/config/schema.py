@@ -297,10 +297,26 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "store",
+        "raw_hours",
+        float,
+        48.0,
+        "Hours of full-resolution ticks (every figure, group and process row); older ticks are rolled "
+        "up into per-minute rollups (count, sum, min, max of each figure) kept until max_age_days, "
+        "from which SLO budgets and reports still judge every minute. At a 1 s tick a day of raw "
+        "ticks is about 125 MiB and a day of rollups 1.5 MiB (bench/bench_store.py), so 48 h raw "
+        "plus 5 days rolled up is about 256 MiB. The attention model trains on raw ticks only.",
+        0.0,
+        87600.0,
+    ),
+    Option(
+        "store",
         "max_mb",
         int,
-        256,
-        "Keep the snapshot log file under this many MiB by dropping the oldest ticks.",
+        384,
+        "Keep the snapshot log file under this many MiB: past it, raw ticks are rolled up early, "
+        "then the oldest rolled-up minutes dropped. The default holds the default 48 h of raw ticks "
+        "and 7 days of rollups (about 256 MiB at a 1 s tick, bench/bench_store.py) with a margin "
+        "of 1.5x.",
         1,
         1048576,
     ),
