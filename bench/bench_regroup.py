@@ -2,7 +2,7 @@
 
 Between ticks the helper regroups after every batch of exec events from the proc connector. A
 compile job execs hundreds of times a second, so this cost is paid at that rate. Prints the
-median CPU per batch of one new process for a full `group_processes` and for `regroup_added`,
+median CPU per batch of one new process for a full `group_processes` and for `regroup_changed`,
 and their ratio, measured in one run on the same snapshot.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from bench_collector import kill_sleepers, spawn_sleepers
 
 from smoothdesk.collector.tracker import ProcessTable
-from smoothdesk.policy.grouper import group_processes, regroup_added
+from smoothdesk.policy.grouper import group_processes, regroup_changed
 
 
 def cpu_ms(fn: object, rounds: int) -> float:
@@ -42,7 +42,7 @@ def main() -> None:
         groups = {g.id: g for g in group_processes(snapshot)}
         newest = max(snapshot.processes.values(), key=lambda p: p.start_time)
         full = cpu_ms(lambda: group_processes(snapshot), args.rounds)
-        incremental = cpu_ms(lambda: regroup_added(groups, snapshot, [newest]), args.rounds)
+        incremental = cpu_ms(lambda: regroup_changed(groups, snapshot, [newest]), args.rounds)
     finally:
         kill_sleepers(shells)
     print(f"{len(snapshot.processes)} processes in {len(groups)} groups, one exec per batch")

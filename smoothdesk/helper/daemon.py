@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from smoothdesk.helper.reporters import ReportBook
 from smoothdesk.helper.rulebook import RuleBook, default_write_path
 from smoothdesk.helper.telemetry import Telemetry
 from smoothdesk.policy.engine import EngineConfig, PolicyInputs, PolicyState, decide
-from smoothdesk.policy.grouper import group_processes, regroup_added
+from smoothdesk.policy.grouper import group_processes, regroup_changed
 from smoothdesk.policy.ranker import RuleOnlyRanker
 
 log = logging.getLogger("smoothdesk.helper")
@@ -234,9 +235,12 @@ class Daemon:
         full = self._force_full or self.ticks % FULL_EVERY == 0 or self.snapshot is None
         changed = list(procs) if full else changed_pids(prev, procs)
         previous_groups = self.groups
-        if full or self._regroup or grouping_changed(prev, procs, changed):
+        if full or self._regroup:
             self.groups = {g.id: g for g in group_processes(snapshot, self.own_pids)}
             self._regroup = False
+        elif grouping_changed(prev, procs, changed):
+            moved = [procs[p] for p in changed]
+            self.groups, _ = self._regrouped(snapshot, moved, prev.keys() - procs.keys())
         t2 = time.process_time()
         self._classify(snapshot, changed, full)
         self.telemetry.before_decide(
@@ -382,16 +386,24 @@ class Daemon:
         """Regroup after new processes appeared; return the groups they landed in."""
         assert self.snapshot is not None
         procs = self.snapshot.processes
-        rebuilt, gone = regroup_added(self.groups, self.snapshot, added, self.own_pids)
-        for gid in gone:
-            self.groups.pop(gid, None)
-        self.groups.update(rebuilt)
+        self.groups, rebuilt = self._regrouped(self.snapshot, added, ())
         for proc in added:
             c = self.rulebook.classify(proc, procs)
             if c is not None:
                 self.classifications[proc.pid] = c
         wanted = {p.pid for p in added}
         return [g for g in rebuilt.values() if wanted.intersection(g.members)]
+
+    def _regrouped(
+        self, snapshot: Snapshot, changed: list[ProcessRecord], exited: Iterable[int]
+    ) -> tuple[dict[str, AppGroup], dict[str, AppGroup]]:
+        """A new groups dict with only the touched groups rebuilt (the tick compares it with the
+        old one), sorted like group_processes' when a group appeared; and the rebuilt groups."""
+        rebuilt, emptied = regroup_changed(self.groups, snapshot, changed, exited, self.own_pids)
+        groups = {gid: g for gid, g in self.groups.items() if gid not in emptied}
+        fresh = not rebuilt.keys() <= groups.keys()
+        groups.update(rebuilt)
+        return (dict(sorted(groups.items())) if fresh else groups), rebuilt
 
     def decide_and_apply(self, groups: list[AppGroup], now: float) -> None:
         assert self.snapshot is not None

@@ -134,38 +134,42 @@ def group_processes(snapshot: Snapshot, own_pids: frozenset[int] = frozenset()) 
     return [_make_group(gid, buckets[gid]) for gid in sorted(buckets)]
 
 
-def regroup_added(
+def regroup_changed(
     groups: Mapping[str, AppGroup],
     snapshot: Snapshot,
-    added: Iterable[ProcessRecord],
+    changed: Iterable[ProcessRecord],
+    exited: Iterable[int] = (),
     own_pids: frozenset[int] = frozenset(),
 ) -> tuple[dict[str, AppGroup], set[str]]:
-    """The groups that new or re-exec'd processes change, built as group_processes would build them.
+    """The groups that changed or exited processes touch, built as group_processes would build them.
 
-    The fast path runs this per batch of exec events. A compile job execs hundreds of times a
-    second, and regrouping every process per batch made that cost grow with the whole process
-    count; this rebuilds only the added processes' groups and any group a moved process left
-    (exec in a new scope). Members gone from the snapshot are dropped. Returns the rebuilt groups
-    and the ids of groups left empty; every other group is unchanged.
+    The fast path runs this per batch of exec events, and the tick whenever processes came, went
+    or moved. A compile job execs hundreds of times a second, and regrouping every process each
+    time made that cost grow with the whole process count; this rebuilds only the groups that
+    changed processes join or leave (exec in a new scope, setsid) and those exited ones left.
+    Returns the rebuilt groups and the ids of groups left empty; every other group is unchanged.
     """
     procs = snapshot.processes
+    changed = list(changed)
+    exited = [pid for pid in exited if pid not in procs]
     arriving: dict[str, set[int]] = defaultdict(set)
-    for proc in added:
+    for proc in changed:
         arriving[_bucket_of(proc, own_pids)].add(proc.pid)
     target = {pid: gid for gid, pids in arriving.items() for pid in pids}
+    owner = {pid: g.id for g in groups.values() for pid in g.members}
     leaving: dict[str, set[int]] = defaultdict(set)
-    for group in groups.values():
-        for pid, gid in target.items():
-            if gid != group.id and pid in group.members:
-                leaving[group.id].add(pid)
+    for pid in (*target, *exited):
+        old = owner.get(pid)
+        if old is not None and old != target.get(pid):
+            leaving[old].add(pid)
     rebuilt: dict[str, AppGroup] = {}
-    gone: set[str] = set()
+    emptied: set[str] = set()
     for gid in arriving.keys() | leaving.keys():
-        old = groups.get(gid)
-        members = {m for m in old.members if m in procs} if old is not None else set()
+        old_group = groups.get(gid)
+        members = {m for m in old_group.members if m in procs} if old_group is not None else set()
         members = (members | arriving.get(gid, set())) - leaving.get(gid, set())
         if members:
             rebuilt[gid] = _make_group(gid, [procs[m] for m in members])
         else:
-            gone.add(gid)
-    return rebuilt, gone
+            emptied.add(gid)
+    return rebuilt, emptied

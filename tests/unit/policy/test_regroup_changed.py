@@ -1,4 +1,4 @@
-"""The fast path's incremental regroup builds exactly the groups a full regroup would, touching only those."""
+"""The incremental regroup (fast path and tick) builds exactly the groups a full regroup would."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from policy_fakes import proc, snap
 
 from smoothdesk.core import ProcessRecord
-from smoothdesk.policy.grouper import group_processes, regroup_added
+from smoothdesk.policy.grouper import group_processes, regroup_changed
 
 UNITS = [None, "app-gnome-firefox-1234.scope", "nginx.service", "session-2.scope"]
 
@@ -48,7 +48,7 @@ def test_incremental_equals_full_regroup(
     after = snap(*procs.values())
     full = {g.id: g for g in group_processes(after)}
 
-    rebuilt, emptied = regroup_added(old, after, added)
+    rebuilt, emptied = regroup_changed(old, after, added, gone)
     merged = {gid: g for gid, g in old.items() if gid not in emptied} | rebuilt
 
     for gid, group in rebuilt.items():
@@ -58,6 +58,8 @@ def test_incremental_equals_full_regroup(
         assert p.pid in merged[next(gid for gid, g in full.items() if p.pid in g.members)].members
         assert sum(p.pid in g.members for g in merged.values()) == 1
     assert not emptied & full.keys()
+    # With the exits too, the merged result is the full regroup, group for group.
+    assert merged == full
 
 
 def test_a_process_exec_in_a_new_scope_leaves_its_old_group() -> None:
@@ -65,11 +67,11 @@ def test_a_process_exec_in_a_new_scope_leaves_its_old_group() -> None:
     old = {g.id: g for g in group_processes(snap(shell, child))}
     assert old["tree:1000:10:10"].members == (10, 11)
     moved = dataclasses.replace(child, unit="app-gnome-firefox-1234.scope")
-    rebuilt, emptied = regroup_added(old, snap(shell, moved), [moved])
+    rebuilt, emptied = regroup_changed(old, snap(shell, moved), [moved])
     assert rebuilt["tree:1000:10:10"].members == (10,)
     assert rebuilt["unit:app-gnome-firefox-1234.scope"].members == (11,)
     assert rebuilt["unit:app-gnome-firefox-1234.scope"].name == "firefox"
     assert emptied == set()
     # The last member moving out empties the group.
-    rebuilt, emptied = regroup_added({g.id: g for g in group_processes(snap(child))}, snap(moved), [moved])
+    rebuilt, emptied = regroup_changed({g.id: g for g in group_processes(snap(child))}, snap(moved), [moved])
     assert emptied == {"tree:1000:10:10"}
