@@ -324,7 +324,9 @@ class Telemetry:
             windows = max((st.total_windows for st in slo.status(time.time())), default=0)
             since = "-" if math.isnan(done.oldest) else time.strftime("%F %T", time.localtime(done.oldest))
             return True, (
-                f"replayed {done.samples} samples since {since} in {done.seconds:.1f} s; "
+                f"replayed {done.samples} samples"
+                + (f" and {done.minutes} rolled-up minutes" if done.minutes else "")
+                + f" since {since} in {done.seconds:.1f} s; "
                 f"budgets now count {windows} windows"
             )
         if slo.problem:
