@@ -133,6 +133,7 @@ class Telemetry:
             max_age_s=float(self.settings.get("store", "max_age_days")) * 86400,
             max_bytes=int(self.settings.get("store", "max_mb")) * 2**20,
             processes_per_tick=int(self.settings.get("store", "processes_per_tick")),
+            raw_s=float(self.settings.get("store", "raw_hours")) * 3600,
         )
         for problem in store.problems:
             self.problems.append(f"snapshot log: {problem}")

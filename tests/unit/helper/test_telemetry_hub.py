@@ -1,4 +1,4 @@
-"""The focused group's own cpu.pressure reaches the tick's sample (fake cgroup2 tree: this machine is v1)."""
+"""The helper's telemetry hub: the focused group's cpu.pressure (fake cgroup2 tree: this machine is v1), store options."""
 
 from __future__ import annotations
 
@@ -71,5 +71,22 @@ def test_the_helpers_tick_figures_carry_the_focused_groups_pressure(tmp_path: Pa
         focused = telemetry.figures(snapshot, groups, {}, snapshot.monotonic)
         assert focused["fg_cpu_pressure_some_avg10"] == 31.25
         assert samples.storable(focused)["fg_cpu_pressure_full_avg10"] == 7.5
+    finally:
+        telemetry.stop()
+
+
+def test_the_store_options_reach_the_snapshot_log(tmp_path: Path) -> None:
+    from smoothdesk.config.loader import load_settings
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[store]\nraw_hours = 6\nmax_mb = 100\nmax_age_days = 3\n[probe]\nenabled = false\n")
+    telemetry = Telemetry(
+        load_settings([], cfg), user_mode=True, uid=os.getuid(), dry_run=False, state_dir=tmp_path
+    )
+    telemetry.start()
+    try:
+        assert telemetry.writer is not None
+        store = telemetry.writer.store
+        assert (store.raw_s, store.max_bytes, store.max_age_s) == (6 * 3600, 100 * 2**20, 3 * 86400)
     finally:
         telemetry.stop()
