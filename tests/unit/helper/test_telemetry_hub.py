@@ -1,4 +1,4 @@
-"""The helper's telemetry hub: the focused group's cpu.pressure (fake cgroup2 tree: this machine is v1), store options."""
+"""The helper's telemetry hub: the focused group's cpu.pressure (on a fake cgroup2 tree), store options."""
 
 from __future__ import annotations
 
