@@ -8,16 +8,8 @@ from policy_fakes import proc, snap, system, waiting_system
 
 from smoothdesk.core import AppGroup
 from smoothdesk.core.decision import Reason
-from smoothdesk.policy.engine import (
-    EngineConfig,
-    GroupState,
-    PolicyInputs,
-    PolicyState,
-    _heuristic,
-    _Pending,
-    _score_can_matter,
-    decide,
-)
+from smoothdesk.policy.engine import EngineConfig, GroupState, PolicyInputs, PolicyState, decide
+from smoothdesk.policy.heuristic import Pending, heuristic, score_can_matter
 from smoothdesk.policy.hysteresis import HeuristicTimer
 
 CFG = EngineConfig()
@@ -85,15 +77,15 @@ def test_where_the_ranker_is_not_asked_no_score_would_change_the_verdict(
     hog = proc(10, "hog", cpu_10s=cpu_10s, cpu_tick=cpu_tick)
     grp = AppGroup("hog", "hog", "tree", 1000, 10, (10,))
     timer = HeuristicTimer(False, hot_since, None, changed_at)
-    item = _Pending(grp, GroupState(timer), frozenset(), (), Reason("default", "no rule matched"))
+    item = Pending(grp, GroupState(timer), frozenset(), (), Reason("default", "no rule matched"))
     inputs = PolicyInputs(
         snapshot=snap(hog, sys=waiting_system() if waiting else system(), now=10.0),
         groups=[grp],
         classifications={},
         now=10.0,
     )
-    if _score_can_matter(item, inputs, waiting):
+    if score_can_matter(item, inputs, waiting):
         return
     reason = "load under the eager threshold" if waiting else "nobody waiting"
-    outcomes = {_heuristic(item, inputs, (waiting, reason), score) for score in (0.0, 0.05, 0.5, 0.85, 1.0)}
+    outcomes = {heuristic(item, inputs, (waiting, reason), score) for score in (0.0, 0.05, 0.5, 0.85, 1.0)}
     assert len(outcomes) == 1
