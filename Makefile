@@ -41,10 +41,11 @@ run: $(STAMP)
 # The GUI modules run one pytest process each: a Qt application lives as long as its process, and
 # windows, timers and connection threads of one module must not outlive it into the next (they
 # did, and crashed Qt). Exit status 5 (no tests collected) fails like any other.
+# SMOOTHDESK_REQUIRE_TOOLS: a test needing a tool this target should have installed fails, not skips.
 test: system-deps $(STAMP)
-	$(PY) -m pytest -p no:cacheprovider tests --ignore=tests/gui
+	SMOOTHDESK_REQUIRE_TOOLS=1 $(PY) -m pytest -p no:cacheprovider tests --ignore=tests/gui
 	@for f in tests/gui/test_*.py; do \
-	  echo "== $$f"; $(PY) -m pytest -p no:cacheprovider -q $$f || exit 1; \
+	  echo "== $$f"; SMOOTHDESK_REQUIRE_TOOLS=1 $(PY) -m pytest -p no:cacheprovider -q $$f || exit 1; \
 	done
 
 lint: $(STAMP)

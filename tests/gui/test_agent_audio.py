@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import functools
 
-import pytest
-
 from smoothdesk.gui.agent import SessionAgent
 from tests.gui.agent_support import app_of, has, lacks
 from tests.gui.conftest import UserHelper
 from tests.support.procs import wait_for
 from tests.support.pulse import missing_tools, pulse_server
+from tests.support.tools import needs
 
-pytestmark = pytest.mark.skipif(bool(missing_tools()), reason=f"missing: {missing_tools()}")
+pytestmark = needs(missing_tools(), "the PulseAudio tests")
 
 PLAYS = "plays audio"
 

@@ -12,9 +12,10 @@ from smoothdesk.gui.agent import SessionAgent
 from tests.gui.agent_support import app_of, has, lacks
 from tests.gui.conftest import UserHelper
 from tests.support.procs import wait_for
+from tests.support.tools import needs
 from tests.support.xsession import missing_tools, xsession
 
-pytestmark = pytest.mark.skipif(bool(missing_tools()), reason=f"missing X tools: {missing_tools()}")
+pytestmark = needs(missing_tools(), "the X focus tests")
 
 NOW = "has the focused window"
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from smoothdesk.dbus.client import HelperClient, connect
 from smoothdesk.gui.agent import SessionAgent
 from tests.gui.conftest import UserHelper
 from tests.support.procs import wait_for
+from tests.support.tools import needs
 from tests.support.xsession import missing_tools, xsession
 
-pytestmark = pytest.mark.skipif(bool(missing_tools()), reason=f"missing X tools: {missing_tools()}")
+pytestmark = needs(missing_tools(), "the X idle tests")
 
 
 def helper_idle(bus: str) -> float:

@@ -20,6 +20,7 @@ from smoothdesk.gui.agent import SessionAgent
 from tests.gui.conftest import UserHelper
 from tests.support.pipewire import missing_tools, pipewire_server
 from tests.support.procs import wait_for
+from tests.support.tools import needs
 
 SLO = """
 [[slo]]
@@ -62,7 +63,7 @@ def xrun_helper(bus_address: str, tmp_path: Any) -> Any:
         helper.stop()
 
 
-@pytest.mark.skipif(bool(missing_tools()), reason=f"missing: {missing_tools()}")
+@needs(missing_tools(), "the PipeWire xrun test")
 def test_a_stopped_player_xruns_reach_the_helper_sample_score_and_slo(xrun_helper: UserHelper) -> None:
     bus = xrun_helper.bus
     with pipewire_server() as pw:

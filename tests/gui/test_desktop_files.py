@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from smoothdesk.gui import autostart
+from tests.support.tools import needs
 from tests.support.users import REPO
 
 VALIDATE = shutil.which("desktop-file-validate")
-pytestmark = pytest.mark.skipif(VALIDATE is None, reason="needs desktop-file-validate (desktop-file-utils)")
+pytestmark = needs([] if VALIDATE else ["desktop-file-validate"], "the .desktop checks")
 
 
 def validate(path: Path) -> str:

@@ -16,11 +16,10 @@ from Xlib import X
 from smoothdesk.gui.shell import VISIBLE_MARKER
 from tests.gui.conftest import UserHelper
 from tests.support.procs import wait_for
+from tests.support.tools import needs
 from tests.support.xsession import XSession, missing_tools, xsession
 
-pytestmark = pytest.mark.skipif(
-    bool(missing_tools("trayer")), reason=f"needs {missing_tools('trayer')} (make test installs them)"
-)
+pytestmark = needs(missing_tools("trayer"), "the tray test")
 
 STATE_COLOURS = {"ok": (0x2E, 0x9D, 0x3F), "warning": (0xE0, 0xA1, 0x00), "critical": (0xD3, 0x2F, 0x2F)}
 
