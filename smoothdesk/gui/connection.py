@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -110,13 +111,21 @@ class HelperConnection(QObject):
         loop = self._loop
         if loop is None or self._bus is None:
             if on_error is not None:
-                self._post.emit(lambda: on_error(SERVICE_UNKNOWN, "not connected to the SmoothDesk helper"))
+                self._deliver(on_error, SERVICE_UNKNOWN, "not connected to the SmoothDesk helper")
             return
         asyncio.run_coroutine_threadsafe(self._call(method, args, on_done, on_error), loop)
 
     @Slot(object)
     def _run_posted(self, fn: Callable[[], None]) -> None:
         fn()
+
+    def _deliver(self, callback: Callable[..., None], *args: Any) -> None:
+        """`callback(*args)` in the GUI thread, unless it is a method of a Qt object deleted while the
+        call was in flight (a window closed before its reply came): that would raise in Qt's loop."""
+        owner = getattr(callback, "__self__", None)
+        self._post.emit(
+            lambda: None if isinstance(owner, QObject) and not shiboken6.isValid(owner) else callback(*args)
+        )
 
     def _set_connected(self, up: bool, reason: str = "") -> None:
         # Signals mark transitions (and the first verdict), so a retrying loop does not repeat itself.
@@ -165,16 +174,14 @@ class HelperConnection(QObject):
                 result = await self._raw(bus, method, args)
         except BusError as exc:
             if on_error is not None:
-                name, text = exc.name, str(exc)
-                self._post.emit(lambda: on_error(name, text))
+                self._deliver(on_error, exc.name, str(exc))
             return
         except Exception as exc:  # a bug or a bad argument must reach the caller, not kill the loop
             if on_error is not None:
-                text = f"{method}: {exc}"
-                self._post.emit(lambda: on_error(FAILED, text))
+                self._deliver(on_error, FAILED, f"{method}: {exc}")
             return
         if on_done is not None:
-            self._post.emit(lambda: on_done(result))
+            self._deliver(on_done, result)
 
     async def _raw(self, bus: MessageBus, method: str, args: tuple[Any, ...]) -> Any:
         sig = _raw_signature(args)
