@@ -96,6 +96,7 @@ def _run_tray(bus: str, args: argparse.Namespace) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from smoothdesk.gui.gc_guard import GuiThreadGc
     from smoothdesk.gui.icons import ICON_DIR
     from smoothdesk.gui.shell import TrayApp
     from smoothdesk.gui.single_instance import SingleInstance
@@ -105,13 +106,17 @@ def _run_tray(bus: str, args: argparse.Namespace) -> int:
     app.setDesktopFileName("smoothdesk")
     app.setWindowIcon(QIcon(str(ICON_DIR / "ok.svg")))
     app.setQuitOnLastWindowClosed(False)
+    GuiThreadGc(app)
+    # Before the socket exists: whoever sees it may SIGTERM us, and that must be a clean quit too.
+    shells: list[TrayApp] = []
+    wake = _quit_on_signals(lambda: shells[0].quit() if shells else QApplication.quit())
     single = SingleInstance()
     if args.screenshot_dir is None and not single.acquire():
         print("smoothdesk: already running; brought it to the front", file=sys.stderr)
         return 0
     shell = TrayApp(bus, agent=not args.no_agent and args.screenshot_dir is None)
+    shells.append(shell)
     single.activated.connect(shell.activate)
-    wake = _quit_on_signals(shell.quit)
     shell.start(offer_start=args.screenshot_dir is None)
     if args.screenshot_dir is not None:
         shell.screenshots(args.screenshot_dir)
@@ -125,8 +130,10 @@ def _run_tray(bus: str, args: argparse.Namespace) -> int:
 
 def _quit_on_signals(quit_app: Callable[[], None]) -> QSocketNotifier:
     """SIGINT/SIGTERM quit cleanly. Python runs handlers only between bytecodes, and Qt's loop sits in
-    C; a wakeup fd watched by Qt wakes it with no polling timer (which would cost idle CPU)."""
-    from PySide6.QtCore import QSocketNotifier
+    C; a wakeup fd watched by Qt wakes it with no polling timer (which would cost idle CPU). The quit
+    goes through a zero timer: QApplication.quit() before exec() is ignored, so a signal during
+    start-up would otherwise be lost and the app would run on."""
+    from PySide6.QtCore import QSocketNotifier, QTimer
 
     reader, writer = socket.socketpair()
     reader.setblocking(False)
@@ -136,7 +143,7 @@ def _quit_on_signals(quit_app: Callable[[], None]) -> QSocketNotifier:
     notifier.activated.connect(lambda *_: reader.recv(64))
     _keep.extend((reader, writer))
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: quit_app())
+        signal.signal(sig, lambda *_: QTimer.singleShot(0, quit_app))
     return notifier
 
 

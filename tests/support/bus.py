@@ -83,7 +83,11 @@ def private_bus() -> Iterator[str]:
         yield address
     finally:
         proc.terminate()
-        proc.wait(timeout=5)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # never left running, even by a wedged daemon
+            proc.kill()
+            proc.wait(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
         shutil.rmtree(tmp, ignore_errors=True)
