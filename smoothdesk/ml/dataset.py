@@ -1,4 +1,10 @@
-"""Training data from the snapshot log: labelled rows, and the split by time (never shuffled)."""
+"""Training data from the snapshot log: labelled rows, and the split by time (never shuffled).
+
+The log keeps every detail tick's group rows (store.detail_every, 10 s) for store.raw_hours (48 h)
+and one detail tick's per minute after that, until store.max_age_days (7 d): the trainer sees a
+week, the last two days six times as densely as the rest. Every row is labelled from the full
+focus log, which is kept as long as the rows, so a thinned row's label is what it was when raw.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ import numpy.typing as npt
 
 from smoothdesk.core.observation import GroupObservation
 from smoothdesk.ml.errors import MLError
-from smoothdesk.ml.labels import HORIZON_S, attention_labels
+from smoothdesk.ml.labels import HOLD_LIMIT_S, HORIZON_S, attention_labels
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -59,7 +65,8 @@ def load(db: Path, since: str | None = None, horizon: float = HORIZON_S) -> tupl
         end = max(r.ts for r in rows)
         start = end - parse_since(since) if since else 0.0
         rows = [r for r in rows if start <= r.ts <= end - horizon]
-        events = store.focus_events(start)
+        # A hold that began before `start` still labels the first rows (labels.HOLD_LIMIT_S).
+        events = store.focus_events(start - HOLD_LIMIT_S)
         problems = list(store.problems)
     finally:
         store.close()

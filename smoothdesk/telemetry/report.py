@@ -4,8 +4,14 @@ A long range reaches past store.raw_hours into the per-minute rollups (rollup.py
 charts and metric summaries use the rollups: count, mean and max are exact; p50 and p95 are
 taken over each rolled-up minute's mean weighted by its count (a minute's spread is not kept),
 so they understate spikes shorter than a minute, and `metrics[...]["rolled_up"]` says how many
-values came from rollups. Top apps and time per class need the group rows, which are kept raw
-only: they cover `range.raw_first` onwards. Decision changes are counted per minute, so exact.
+values came from rollups. Decision changes are counted per minute, so exact.
+
+Top apps and time per class read the group rows: every detail tick's (store.detail_every) after
+`range.raw_first`, and before it one detail tick's per rolled-up minute (rollup.thin), back to
+`range.groups_first`. Each row is weighted by the seconds it stands for
+(`range.group_row_seconds`: the detail gap when raw, a minute when thinned), so a CPU mean or a
+class's seconds is a sample of the range at that spacing: exact for steady groups, and a group
+that ran for less than the spacing between two rows may be missed or counted for the whole gap.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import re
 import statistics
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from smoothdesk.telemetry.rollup import Minute
@@ -138,37 +145,93 @@ def tick_seconds(samples: Sequence[dict[str, float]]) -> float:
     return statistics.median(gaps) if gaps else 1.0
 
 
-def _range_query(store: SnapshotStore, select: str, tail: str, since: float, until: float) -> list[Any]:
-    return store.query(
-        f"SELECT {select} FROM samples s JOIN app_groups a ON a.tick = s.tick "
-        f"JOIN groups g ON g.gkey = a.gkey WHERE s.ts >= ? AND s.ts <= ? {tail}",
-        (since, until),
-    )
+_GROUP_ROWS = {
+    # raw: every detail tick's rows; thinned: one detail tick's rows per rolled-up minute (rollup.thin)
+    "raw": "samples s JOIN app_groups a ON a.tick = s.tick JOIN groups g ON g.gkey = a.gkey "
+    "WHERE s.ts >= ? AND s.ts <= ?",
+    "thinned": "thin_minutes s JOIN thin_groups a ON a.minute = s.minute JOIN groups g ON g.gkey = a.gkey "
+    "WHERE s.minute >= ? AND s.minute <= ? AND s.ts >= ? AND s.ts <= ?",
+}
 
 
-def top_apps(store: SnapshotStore, since: float, until: float, ticks: int, limit: int) -> dict[str, Any]:
-    """Groups with the most CPU (mean percent of a core over the range) and the largest peak RSS."""
-    rows = _range_query(
-        store,
-        "g.group_id, max(g.name), sum(a.cpu_tick), max(a.rss_bytes), avg(a.rss_bytes), count(*)",
-        "GROUP BY g.group_id",
-        since,
-        until,
+def _group_rows(
+    store: SnapshotStore, kind: str, select: str, span: tuple[float, float], tail: str = ""
+) -> list[Any]:
+    """SELECT `select` over the raw or the thinned group rows of `span`, then `tail` (GROUP BY...)."""
+    since, until = span
+    bounds = (
+        (since, until) if kind == "raw" else (math.floor(since / 60), math.floor(until / 60), since, until)
     )
-    apps = [
+    return store.query(f"SELECT {select} FROM {_GROUP_ROWS[kind]} {tail}", bounds)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSteps:
+    """The ticks with group rows in a range, raw and thinned, and the seconds each stands for."""
+
+    raw: list[float]
+    thinned: list[float]
+    raw_seconds: float
+    thinned_seconds: float
+
+    @property
+    def covered(self) -> float:
+        return len(self.raw) * self.raw_seconds + len(self.thinned) * self.thinned_seconds
+
+    def weight(self, kind: str) -> float:
+        return self.raw_seconds if kind == "raw" else self.thinned_seconds
+
+
+def _gap(times: Sequence[float]) -> float | None:
+    gaps = [b - a for a, b in itertools.pairwise(times) if b > a]
+    return statistics.median(gaps) if gaps else None
+
+
+def group_steps(store: SnapshotStore, span: tuple[float, float], tick: float) -> GroupSteps:
+    """Raw: the usual gap between ticks with group rows (store.detail_every; `tick` when it cannot
+    be told). Thinned: one detail tick per minute stands for a minute, or the detail gap when longer."""
+    raw = [r[0] for r in _group_rows(store, "raw", "DISTINCT s.ts", span, "ORDER BY s.ts")]
+    thin = [r[0] for r in _group_rows(store, "thinned", "DISTINCT s.ts", span, "ORDER BY s.ts")]
+    detail = _gap(raw) or tick
+    return GroupSteps(raw, thin, detail, max(60.0, detail if raw else (_gap(thin) or 60.0)))
+
+
+def top_apps(
+    store: SnapshotStore, span: tuple[float, float], steps: GroupSteps, limit: int
+) -> dict[str, Any]:
+    """Groups with the most CPU (mean percent of a core over the time the group rows cover, each row
+    weighted by the seconds it stands for) and the largest peak RSS."""
+    apps: dict[str, dict[str, Any]] = {}
+    select = "g.group_id, max(g.name), total(a.cpu_tick), max(a.rss_bytes), total(a.rss_bytes), count(*)"
+    for kind in ("raw", "thinned"):
+        w = steps.weight(kind)
+        for gid, name, cpu, peak, rss, n in _group_rows(store, kind, select, span, "GROUP BY g.group_id"):
+            app = apps.setdefault(gid, {"name": name, "cpu": 0.0, "peak": peak, "rss": 0.0, "s": 0.0, "n": 0})
+            app["cpu"], app["rss"], app["s"] = app["cpu"] + cpu * w, app["rss"] + rss * w, app["s"] + n * w
+            app["peak"], app["n"] = max(app["peak"], peak), app["n"] + n
+    out = [
         {
-            "group_id": r[0],
-            "name": r[1],
-            "cpu_percent_mean": r[2] / max(1, ticks),
-            "rss_bytes_max": r[3],
-            "rss_bytes_mean": r[4],
-            "ticks_seen": r[5],
+            "group_id": gid,
+            "name": a["name"],
+            "cpu_percent_mean": a["cpu"] / steps.covered,
+            "rss_bytes_max": a["peak"],
+            "rss_bytes_mean": a["rss"] / a["s"],
+            "ticks_seen": a["n"],
         }
-        for r in rows
+        for gid, a in apps.items()
     ]
-    by_cpu = sorted(apps, key=lambda a: (-a["cpu_percent_mean"], a["group_id"]))[:limit]
-    by_rss = sorted(apps, key=lambda a: (-a["rss_bytes_max"], a["group_id"]))[:limit]
+    by_cpu = sorted(out, key=lambda a: (-a["cpu_percent_mean"], a["group_id"]))[:limit]
+    by_rss = sorted(out, key=lambda a: (-a["rss_bytes_max"], a["group_id"]))[:limit]
     return {"cpu": by_cpu, "memory": by_rss}
+
+
+def class_seconds(store: SnapshotStore, span: tuple[float, float], steps: GroupSteps) -> dict[str, float]:
+    """Group-seconds per class: a class held by two groups for a minute counts 120 s."""
+    out: dict[str, float] = {}
+    for kind in ("raw", "thinned"):
+        for klass, n in _group_rows(store, kind, "a.klass, count(*)", span, "GROUP BY a.klass"):
+            out[str(klass)] = out.get(str(klass), 0.0) + n * steps.weight(kind)
+    return dict(sorted(out.items()))
 
 
 def build_report(
@@ -187,7 +250,7 @@ def build_report(
     series = points(samples, minutes)
     names = sorted({k for p in series for k in p[2]})
     step = tick_seconds(samples) if len(samples) > 1 else _minute_step(minutes)
-    per_class = _range_query(store, "a.klass, count(*)", "GROUP BY a.klass ORDER BY a.klass", since, until)
+    steps = group_steps(store, (since, until), step)
     decisions = store.query(
         "SELECT count(*) FROM decisions d JOIN samples s ON s.tick = d.tick WHERE s.ts >= ? AND s.ts <= ?",
         (since, until),
@@ -209,6 +272,9 @@ def build_report(
             "tick_seconds": step,
             "rolled_up_minutes": len(minutes),
             "raw_first": samples[0]["time"] if samples else None,
+            "groups_first": min(steps.raw[:1] + steps.thinned[:1], default=None),
+            "thinned_minutes": len(steps.thinned),
+            "group_row_seconds": {"raw": steps.raw_seconds, "thinned": steps.thinned_seconds},
         },
         "metrics": {
             name: summarize(
@@ -222,9 +288,8 @@ def build_report(
             for name in names
         },
         "series": downsample(series, names, max_points),
-        "top_apps": top_apps(store, since, until, len(samples), top),
-        # group-seconds: a class held by two groups for a minute counts 120 s
-        "class_seconds": {str(k): n * step for k, n in per_class},
+        "top_apps": top_apps(store, (since, until), steps, top),
+        "class_seconds": class_seconds(store, (since, until), steps),
         "decisions": int(decisions),
         "focus_events": len(store.focus_events(since, until)),
         "problems": list(store.problems),

@@ -1,8 +1,8 @@
 """Retention for the snapshot log: roll up raw ticks past raw_s, drop what is past max age, fit the size.
 
 Order of sacrifice when the file is over max_bytes: raw ticks are rolled up first (a minute of
-rollups is ~2% of its raw ticks, and SLO budgets and reports still see every minute), then the
-oldest rolled-up minutes go.
+rollups and thinned group rows is ~6% of its raw ticks, and SLO budgets and reports still see
+every minute), then the oldest rolled-up minutes go with their thinned group rows and focus events.
 """
 
 from __future__ import annotations
@@ -56,10 +56,12 @@ def delete_before(conn: sqlite3.Connection, cutoff: float, *, roll_up: bool = Fa
     """Delete ticks (and their rows in every table) older than `cutoff`; (ticks, focus events, minutes):
     the minutes folded into when rolling up, else the rolled-up minutes dropped.
 
-    roll_up: fold the ticks into per-minute rollups first, in the same transaction, and keep the
-    focus events and older rollups; otherwise rolled-up minutes and focus events before `cutoff`
-    go too. Rows are chosen by the tick's own id set, not by a tick-id range: the wall clock may
-    have jumped back, so ids and times need not be ordered alike.
+    roll_up: fold the ticks into per-minute rollups and keep one detail tick's group rows per
+    minute (rollup.thin) first, in the same transaction, and keep the focus events (the labels of
+    the thinned rows need them) and older minutes; otherwise rolled-up minutes, their thinned
+    group rows and focus events before `cutoff` go too. Rows are chosen by the tick's own id set,
+    not by a tick-id range: the wall clock may have jumped back, so ids and times need not be
+    ordered alike.
     """
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -68,6 +70,8 @@ def delete_before(conn: sqlite3.Connection, cutoff: float, *, roll_up: bool = Fa
         conn.execute("INSERT INTO doomed SELECT tick FROM samples WHERE ts < ?", (cutoff,))
         ticks = int(conn.execute("SELECT count(*) FROM doomed").fetchone()[0])
         minutes = rollup.fold(conn) if ticks and roll_up else 0
+        if ticks and roll_up:
+            rollup.thin(conn)
         if ticks:
             for table in TICK_TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE tick IN (SELECT tick FROM doomed)")
@@ -77,6 +81,7 @@ def delete_before(conn: sqlite3.Connection, cutoff: float, *, roll_up: bool = Fa
             )
             conn.execute(
                 "DELETE FROM groups WHERE gkey NOT IN (SELECT gkey FROM app_groups) "
+                "AND gkey NOT IN (SELECT gkey FROM thin_groups) "
                 "AND gkey NOT IN (SELECT gkey FROM processes WHERE gkey IS NOT NULL)"
             )
         focus = 0

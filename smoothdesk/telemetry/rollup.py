@@ -10,6 +10,10 @@ differently). What cannot be had exactly: percentiles (reports approximate them 
 minute's mean weighted by its count, see report.py) and windows that do not hold whole minutes
 (slo_replay.py). Folding is idempotent across passes: a minute folded again (a tick that arrived
 late, the clock set back) is merged into its row, never written twice.
+
+The group rows (the trainer's rows, reports' top apps and class time) are thinned, not folded:
+the rows of one detail tick per minute are kept in thin_groups until the minute is dropped, and
+the rest go with their ticks, as do all process rows.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from smoothdesk.telemetry import rows
-from smoothdesk.telemetry.schema import SAMPLE_COLUMNS
+from smoothdesk.telemetry.schema import OBSERVATION_COLUMNS, SAMPLE_COLUMNS
 
 MINUTE = 60
 
@@ -33,6 +37,11 @@ _MINUTE_SQL = (
 _STAT_SQL = (
     "INSERT INTO rollups VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (minute, metric) DO UPDATE SET "
     "n = n + excluded.n, total = total + excluded.total, lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)"
+)
+
+_THIN_SQL = (
+    f"INSERT INTO thin_groups (minute, seq, gkey, ts, {', '.join(OBSERVATION_COLUMNS)}) "
+    f"SELECT ?, seq, gkey, ts, {', '.join(OBSERVATION_COLUMNS)} FROM app_groups WHERE tick = ?"
 )
 
 
@@ -131,6 +140,34 @@ def fold(conn: sqlite3.Connection) -> int:
     return len(minutes)
 
 
+def thin(conn: sqlite3.Connection) -> int:
+    """Keep the group rows of the first detail tick of each minute among the ticks in `doomed`.
+
+    Runs in the caller's transaction before the ticks are deleted: the kept rows are copied into
+    thin_groups in the same commit that deletes them from app_groups. A minute that already has
+    thinned rows (a late tick, the clock set back) keeps those. Returns the minutes kept.
+    """
+    first: dict[int, tuple[int, float]] = {}
+    candidates = conn.execute(
+        "SELECT s.tick, s.ts FROM samples s WHERE s.tick IN (SELECT tick FROM doomed) "
+        "AND EXISTS (SELECT 1 FROM app_groups a WHERE a.tick = s.tick) ORDER BY s.ts, s.tick"
+    )
+    for tick, ts in candidates:
+        first.setdefault(minute_of(ts), (int(tick), float(ts)))
+    if not first:
+        return 0
+    taken = {
+        int(m)
+        for (m,) in conn.execute(
+            "SELECT minute FROM thin_minutes WHERE minute >= ? AND minute <= ?", (min(first), max(first))
+        )
+    }
+    kept = [(m, tick, ts) for m, (tick, ts) in sorted(first.items()) if m not in taken]
+    conn.executemany("INSERT INTO thin_minutes VALUES (?, ?)", [(m, ts) for m, _, ts in kept])
+    conn.executemany(_THIN_SQL, [(m, tick) for m, tick, _ in kept])
+    return len(kept)
+
+
 def metric_ids(conn: sqlite3.Connection, names: Iterable[str]) -> dict[str, int]:
     wanted = sorted(set(names))
     conn.executemany("INSERT OR IGNORE INTO metric_names (name) VALUES (?)", [(n,) for n in wanted])
@@ -138,9 +175,12 @@ def metric_ids(conn: sqlite3.Connection, names: Iterable[str]) -> dict[str, int]
 
 
 def delete_minutes_before(conn: sqlite3.Connection, cutoff: float) -> int:
-    """Drop the minutes that ended by `cutoff` (inside the caller's transaction)."""
+    """Drop the minutes that ended by `cutoff`: rollups and thinned group rows (in the caller's
+    transaction)."""
     last = math.floor(cutoff / MINUTE) - 1  # the last minute whose end is <= cutoff
     conn.execute("DELETE FROM rollups WHERE minute <= ?", (last,))
+    conn.execute("DELETE FROM thin_groups WHERE minute <= ?", (last,))
+    conn.execute("DELETE FROM thin_minutes WHERE minute <= ?", (last,))
     return int(conn.execute("DELETE FROM rollup_minutes WHERE minute <= ?", (last,)).rowcount)
 
 

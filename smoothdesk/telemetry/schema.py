@@ -103,8 +103,23 @@ V3: tuple[str, ...] = (
         PRIMARY KEY (minute, metric)) WITHOUT ROWID""",
 )
 
+# Version 4: thinned group rows (rollup.thin). As raw ticks roll up, the app_groups rows of one
+# detail tick per minute move here, keyed by that minute, and stay until max_age_days: the trainer
+# and the reports read them beyond store.raw_hours. thin_minutes holds the kept tick's time; a
+# row's own ts is stored only when it differs (as in app_groups).
+V4: tuple[str, ...] = (
+    "CREATE TABLE thin_minutes (minute INTEGER PRIMARY KEY, ts REAL NOT NULL)",
+    """CREATE TABLE thin_groups (
+        minute INTEGER NOT NULL, seq INTEGER NOT NULL, gkey INTEGER NOT NULL, ts REAL,
+        klass TEXT NOT NULL, rule_type TEXT NOT NULL, n_procs INTEGER, n_threads INTEGER,
+        cpu_tick REAL, cpu_10s REAL, rss_bytes INTEGER, io_read_rate REAL, io_write_rate REAL,
+        age_s REAL, has_tty INTEGER, focused INTEGER, audio INTEGER, seconds_since_focus REAL,
+        seconds_since_audio REAL, focus_count_1h INTEGER,
+        PRIMARY KEY (minute, seq)) WITHOUT ROWID""",
+)
+
 # MIGRATIONS[i] takes a database from version i to i + 1; a new database runs them all.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Tables rows are pruned from by tick (oldest first); focus_events are pruned by ts.

@@ -42,6 +42,12 @@ _OBS_SELECT = (
     "FROM samples s JOIN app_groups a ON a.tick = s.tick JOIN groups g ON g.gkey = a.gkey "
     "WHERE s.ts >= ? AND s.ts <= ? ORDER BY a.tick, a.seq"
 )
+_THIN_SELECT = (
+    "SELECT t.ts, a.ts, g.group_id, g.name, g.kind, g.uid, "
+    f"{', '.join('a.' + c for c in OBSERVATION_COLUMNS)} "
+    "FROM thin_minutes t JOIN thin_groups a ON a.minute = t.minute JOIN groups g ON g.gkey = a.gkey "
+    "WHERE t.minute >= ? AND t.minute <= ? AND t.ts >= ? AND t.ts <= ? ORDER BY a.minute, a.seq"
+)
 
 
 class SnapshotStore:
@@ -216,9 +222,27 @@ class SnapshotStore:
         with self._lock:
             return self._conn.execute(sql, (since, float("inf") if until is None else until)).fetchall()
 
-    def observations(self, since: float, until: float | None = None) -> list[GroupObservation]:
-        """Group rows of the ticks in [since, until], in write order, equal to what was written."""
-        return [rows.observation_from_row(r) for r in self._select(_OBS_SELECT, since, until)]
+    def observations(
+        self, since: float, until: float | None = None, *, thinned: bool = True
+    ) -> list[GroupObservation]:
+        """Group rows of the ticks in [since, until], equal to what was written: first the thinned
+        rows of ticks rolled up (one detail tick per minute, by minute), then the raw ticks' in
+        write order. thinned=False: the raw ticks' only."""
+        end = math.inf if until is None else until
+        first = rollup.minute_of(since) if math.isfinite(since) else -(2**62)
+        last = rollup.minute_of(end) if math.isfinite(end) else 2**62
+        with self._lock:
+            # One read transaction: a rollup pass by the helper between the two reads would
+            # otherwise move rows out of one and into the other unseen.
+            self._conn.execute("BEGIN")
+            try:
+                found: list[Any] = []
+                if thinned:
+                    found = self._conn.execute(_THIN_SELECT, (first, last, since, end)).fetchall()
+                found += self._conn.execute(_OBS_SELECT, (since, end)).fetchall()
+            finally:
+                self._conn.execute("COMMIT")
+        return [rows.observation_from_row(r) for r in found]
 
     def focus_events(self, since: float, until: float | None = None) -> list[tuple[float, str, int, str]]:
         sql = "SELECT ts, group_id, pid, kind FROM focus_events WHERE ts >= ? AND ts <= ? ORDER BY ts, id"

@@ -1,5 +1,6 @@
 """kill -9 while the snapshot log rolls raw ticks up into minutes: the file stays intact, and every
-committed tick is in exactly one place, raw or in its minute, never lost and never counted twice."""
+committed tick is in exactly one place, raw or in its minute, never lost and never counted twice;
+each rolled-up minute keeps the group rows of exactly its first tick (thinned), once."""
 
 from __future__ import annotations
 
@@ -82,6 +83,28 @@ def per_minute(conn: sqlite3.Connection) -> tuple[Counter[int], Counter[int], di
     return raw, rolled, sums
 
 
+def check_group_rows(
+    path: Path, written: list[float], raw: Counter[int], rolled: Counter[int], round_no: int
+) -> None:
+    """Raw ticks keep all their group rows; each rolled-up minute the rows of its first tick, once."""
+    conn = sqlite3.connect(path)
+    try:
+        raw_rows = conn.execute("SELECT count(*), total(cpu_tick) FROM app_groups").fetchone()
+        thin = dict(conn.execute("SELECT minute, ts FROM thin_minutes"))
+        sql = "SELECT minute, count(*), total(cpu_tick) FROM thin_groups GROUP BY minute"
+        per_minute = {m: (n, total) for m, n, total in conn.execute(sql)}
+    finally:
+        conn.close()
+    assert raw_rows == (GROUPS * raw.total(), raw.total() * sum(range(GROUPS))), f"round {round_no}"
+    assert set(thin) == set(rolled), f"round {round_no}: a rolled-up minute without its group rows"
+    first: dict[int, float] = {}
+    for ts in written:
+        first.setdefault(math.floor(ts / 60), ts)
+    assert thin == {m: first[m] for m in rolled}, f"round {round_no}: not the minute's first tick"
+    whole = (GROUPS, float(sum(range(GROUPS))))
+    assert per_minute == dict.fromkeys(rolled, whole), f"round {round_no}: group rows lost or doubled"
+
+
 @pytest.mark.slow
 def test_sigkill_during_rollup_passes_loses_and_doubles_no_minute(tmp_path: Path) -> None:
     path = tmp_path / "log.sqlite"
@@ -112,7 +135,8 @@ def test_sigkill_during_rollup_passes_loses_and_doubles_no_minute(tmp_path: Path
         for ts in written:
             want[math.floor(ts / 60)] = want.get(math.floor(ts / 60), 0.0) + ts % 100
         assert sums == want, f"round {round_no}: a minute's values counted twice or lost"
+        check_group_rows(path, written, raw, rolled, round_no)
         start = printed[-1] + 1000.0
-    assert rolled and len(rolled) > 10  # the passes that finished did roll up
+    assert rolled and len(rolled) > 10  # the passes that finished did roll up and thin
     assert kills_inside >= 2, "no kill landed inside a rollup pass; make the passes longer"
     assert not list(tmp_path.glob("*.corrupt-*"))

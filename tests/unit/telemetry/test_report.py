@@ -60,7 +60,8 @@ def test_report_content(store: SnapshotStore) -> None:
     report = build_report(store, 599.5, NOW)
     assert report["range"] == {
         "first": NOW - 599, "last": NOW, "ticks": 600, "tick_seconds": 1.0, "rolled_up_minutes": 0,
-        "raw_first": NOW - 599,
+        "raw_first": NOW - 599, "groups_first": NOW - 599, "thinned_minutes": 0,
+        "group_row_seconds": {"raw": 1.0, "thinned": 60.0},
     }  # fmt: skip
     cpu = report["metrics"]["cpu_busy"]  # t % 100 over the last 600 ticks: 0..99 six times
     assert (cpu["count"], cpu["mean"], cpu["p50"], cpu["p95"], cpu["max"]) == (600, 49.5, 49.0, 94.0, 99.0)
@@ -159,3 +160,40 @@ def test_a_long_report_reads_rollups_for_the_old_part(tmp_path: Path) -> None:
     assert (csv_rows[0]["ticks"], csv_rows[-1]["ticks"]) == ("60", "1")
     assert float(csv_rows[0]["cpu_busy"]) == sum(t % 97 / 4 for t in range(60)) / 60
     assert "per-minute rollups (120 minutes)" in page
+
+
+def test_top_apps_and_class_time_read_thinned_rows_weighted_by_their_spacing(tmp_path: Path) -> None:
+    """Three hours at 1 s, groups every 10 s (as the helper logs them); the first two hours thinned."""
+    start = 1_700_000_000.0 - 1_700_000_000.0 % 3600
+    now = start + 3 * 3600
+    rng = random.Random(7)
+    store = SnapshotStore.open(tmp_path / "log.sqlite", max_age_s=10**9)
+    for t in range(3 * 3600):
+        ts = start + t
+        if t % 10:
+            store.write_tick(ts, sample(ts, rng), [], [], [])
+            continue
+        groups = [
+            replace(observation(ts, 0, rng, "normal"), cpu_tick=40.0, rss_bytes=100),
+            replace(observation(ts, 3, rng, "background" if t < 3600 else "idle"), cpu_tick=float(t // 3600)),
+        ]
+        store.write_tick(ts, sample(ts, rng), [], groups, [])
+    before = build_report(store, 3 * 3600, now)
+    store.raw_s = 3600.0
+    store.enforce_retention(now=now)
+    after = build_report(store, 3 * 3600, now)
+    store.close()
+    rng_before, rng_after = before["range"], after["range"]
+    assert rng_before["group_row_seconds"] == {"raw": 10.0, "thinned": 60.0}
+    assert (rng_after["thinned_minutes"], rng_after["raw_first"], rng_after["groups_first"]) == (
+        120, start + 7200, start,
+    )  # fmt: skip
+    # Each group is seen for the whole 3 h either way: 1080 rows of 10 s, or 120 of 60 s + 360 of 10 s.
+    assert before["class_seconds"] == after["class_seconds"] == {
+        "background": 3600.0, "idle": 7200.0, "normal": 10800.0,
+    }  # fmt: skip
+    for report in (before, after):
+        cpu = {a["name"]: a["cpu_percent_mean"] for a in report["top_apps"]["cpu"]}
+        assert cpu == {"app0": 40.0, "app3": pytest.approx(1.0)}  # (0 + 1 + 2) / 3 hours
+        assert report["top_apps"]["memory"][1]["rss_bytes_mean"] == 100.0
+    assert [a["ticks_seen"] for a in after["top_apps"]["cpu"]] == [480, 480]

@@ -168,7 +168,13 @@ def test_a_version_2_log_is_migrated_and_loses_nothing(tmp_path: Path) -> None:
     for t in range(300):
         old.write_tick(*tick(START + t, rng))
         old.write_focus(START + t, "unit:x", t, "focus")
-    before = (old.samples(0), old.observations(0), old.processes(0), old.decisions(0), old.focus_events(0))
+    before = (
+        old.samples(0),
+        old.observations(0, thinned=False),
+        old.processes(0),
+        old.decisions(0),
+        old.focus_events(0),
+    )
     old.close()
 
     store = SnapshotStore.open(path, raw_s=None)
@@ -183,7 +189,7 @@ def test_a_version_2_log_is_migrated_and_loses_nothing(tmp_path: Path) -> None:
     assert after == before and len(before[0]) == 300
     store.close()
     conn = sqlite3.connect(path)
-    assert user_version(conn) == SCHEMA_VERSION == 3
+    assert user_version(conn) == SCHEMA_VERSION == 4
     assert conn.execute("SELECT count(*) FROM rollups").fetchone()[0] == 0
     conn.close()
     # And the migrated file rolls up: every tick lands in exactly one minute.

@@ -156,5 +156,5 @@ def test_a_version_1_log_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
     assert len(store.decisions(0)) == 6
     store.close()
     conn = sqlite3.connect(path)
-    assert user_version(conn) == SCHEMA_VERSION == 3
+    assert user_version(conn) == SCHEMA_VERSION == 4
     conn.close()
