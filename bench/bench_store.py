@@ -7,8 +7,9 @@ Variants, measured in the same run:
   per-row    the store's own code and rows without the per-tick transaction (a commit per row),
              on fewer ticks
   rollup     the helper's log with its full per-tick figures (~30), then every tick rolled up into
-             per-minute rollups by the retention pass: bytes per day raw against rolled up, and
-             what the default store.max_mb holds at store.raw_hours
+             per-minute rollups by the retention pass, which keeps one detail tick's group rows per
+             minute (thinned): bytes per day raw against rolled up and thinned, and whether the
+             default store.max_mb holds store.raw_hours raw plus max_age_days of the rest
 """
 
 from __future__ import annotations
@@ -239,9 +240,17 @@ def run_rollup(work: Path, ticks: int, n_procs: int, n_groups: int) -> dict[str,
     result = store.enforce_retention(now=1_700_000_000.0 + ticks + 60)
     seconds = time.perf_counter() - t0
     store.close()
+    conn = sqlite3.connect(path)
+    sql = (
+        "SELECT sum(pgsize) FROM dbstat WHERE name IN ('thin_groups', 'thin_minutes', 'groups') "
+        "OR name LIKE 'sqlite_autoindex_groups%'"
+    )
+    thinned = int(conn.execute(sql).fetchone()[0])
+    conn.close()
     return {
         "raw": raw["bytes"] - empty,
-        "rolled": result.bytes_after - empty,
+        "rolled": result.bytes_after - empty - thinned,
+        "thinned": thinned,
         "minutes": result.rolled_up_minutes,
         "seconds": seconds,
     }
@@ -294,18 +303,20 @@ def main() -> None:
         f"{per_row['cpu_ms'] / shipped['cpu_ms']:.1f}x CPU per tick"
     )
     print(f"ratio detail-every-tick/helper default: {shipped['bytes'] / helper['bytes']:.1f}x bytes")
-    raw_day, rolled_day = rolled["raw"] * day, rolled["rolled"] * day
+    raw_day, rolled_day, thin_day = (rolled[k] * day for k in ("raw", "rolled", "thinned"))
     print(
         f"helper log with full figures: raw {raw_day / 2**20:.1f} MiB/day, rolled up "
-        f"{rolled_day / 2**20:.2f} MiB/day ({rolled['minutes']:.0f} minutes folded in "
-        f"{rolled['seconds']:.2f} s, {rolled['seconds'] * day:.1f} s per day of ticks); "
-        f"ratio raw/rolled-up {raw_day / rolled_day:.0f}x"
+        f"{rolled_day / 2**20:.2f} MiB/day + thinned group rows {thin_day / 2**20:.2f} MiB/day "
+        f"({rolled['minutes']:.0f} minutes folded in {rolled['seconds']:.2f} s, "
+        f"{rolled['seconds'] * day:.1f} s per day of ticks); ratio raw/(rolled-up + thinned) "
+        f"{raw_day / (rolled_day + thin_day):.0f}x"
     )
     defaults = {o.key: o.default for o in OPTIONS if o.section == "store"}
     raw_h, age_d, limit = defaults["raw_hours"], defaults["max_age_days"], defaults["max_mb"] * 2**20
-    need = raw_day * raw_h / 24 + rolled_day * (age_d - raw_h / 24)
+    old_days = age_d - raw_h / 24
+    need = raw_day * raw_h / 24 + (rolled_day + thin_day) * old_days
     print(
-        f"defaults: {raw_h:g} h raw + {age_d - raw_h / 24:g} days rolled up = {need / 2**20:.0f} MiB; "
+        f"defaults: {raw_h:g} h raw + {old_days:g} days rolled up and thinned = {need / 2**20:.0f} MiB; "
         f"max_mb {limit / 2**20:.0f} MiB leaves margin x{limit / need:.2f} "
         f"(without rollups the limit holds {limit / raw_day:.1f} days)"
     )

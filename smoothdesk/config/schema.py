@@ -302,9 +302,11 @@ OPTIONS: tuple[Option, ...] = (
         48.0,
         "Hours of full-resolution ticks (every figure, group and process row); older ticks are rolled "
         "up into per-minute rollups (count, sum, min, max of each figure) kept until max_age_days, "
-        "from which SLO budgets and reports still judge every minute. At a 1 s tick a day of raw "
-        "ticks is about 125 MiB and a day of rollups 1.5 MiB (bench/bench_store.py), so 48 h raw "
-        "plus 5 days rolled up is about 256 MiB. The attention model trains on raw ticks only.",
+        "from which SLO budgets and reports still judge every minute, and their group rows are "
+        "thinned to one detail tick per minute (process rows dropped), from which the attention "
+        "model trains and reports count time per app and class. At a 1 s tick with 60 groups a day "
+        "of raw ticks is about 125 MiB, a day of rollups 1.1 MiB and of thinned group rows 5.6 MiB "
+        "(bench/bench_store.py), so 48 h raw plus 5 days rolled up and thinned is about 283 MiB.",
         0.0,
         87600.0,
     ),
@@ -312,11 +314,11 @@ OPTIONS: tuple[Option, ...] = (
         "store",
         "max_mb",
         int,
-        384,
+        448,
         "Keep the snapshot log file under this many MiB: past it, raw ticks are rolled up early, "
-        "then the oldest rolled-up minutes dropped. The default holds the default 48 h of raw ticks "
-        "and 7 days of rollups (about 256 MiB at a 1 s tick, bench/bench_store.py) with a margin "
-        "of 1.5x.",
+        "then the oldest rolled-up minutes dropped with their thinned group rows. The default holds "
+        "the default 48 h of raw ticks and 7 days of rollups and thinned group rows (about 283 MiB "
+        "at a 1 s tick with 60 groups, bench/bench_store.py) with a margin of 1.6x.",
         1,
         1048576,
     ),

@@ -1,7 +1,7 @@
 """Retention for the snapshot log: roll up raw ticks past raw_s, drop what is past max age, fit the size.
 
 Order of sacrifice when the file is over max_bytes: raw ticks are rolled up first (a minute of
-rollups and thinned group rows is ~6% of its raw ticks, and SLO budgets and reports still see
+rollups and thinned group rows is ~5% of its raw ticks, and SLO budgets and reports still see
 every minute), then the oldest rolled-up minutes go with their thinned group rows and focus events.
 """
 
