@@ -107,7 +107,8 @@ def _rolled(rng: dict[str, Any]) -> str:
     return (
         f" Before {_stamp(rng['raw_first'])} the log keeps per-minute rollups ({rng['rolled_up_minutes']} "
         "minutes): charts show minute means, p50/p95 use them (count, mean and max are exact), and the "
-        "application and class tables start there."
+        "application and class tables use one group row per minute there, each counted for a minute"
+        + (f" (from {_stamp(rng['groups_first'])})." if rng.get("groups_first") else ".")
     )
 
 

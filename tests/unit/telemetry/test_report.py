@@ -160,6 +160,7 @@ def test_a_long_report_reads_rollups_for_the_old_part(tmp_path: Path) -> None:
     assert (csv_rows[0]["ticks"], csv_rows[-1]["ticks"]) == ("60", "1")
     assert float(csv_rows[0]["cpu_busy"]) == sum(t % 97 / 4 for t in range(60)) / 60
     assert "per-minute rollups (120 minutes)" in page
+    assert "application and class tables use one group row per minute there" in page
 
 
 def test_top_apps_and_class_time_read_thinned_rows_weighted_by_their_spacing(tmp_path: Path) -> None:
