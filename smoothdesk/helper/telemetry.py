@@ -93,6 +93,7 @@ class Telemetry:
         self._disk_at = -DISK_EVERY
         self._memory_alert: str | None = None
         self._detail_at = float("-inf")
+        self._logged: dict[str, Decision] = {}
         self._tick: Tick | None = None
         self._classifications: Mapping[int, Classification] = {}
 
@@ -256,7 +257,7 @@ class Telemetry:
             )
         self.latest = Latest(numbers, self.rows)
         if self.writer is not None:
-            chosen = [(d.group_id, d.klass.value, d.reason_text) for d in decisions.values()]
+            chosen = self._decisions_to_log(decisions, everything=detail)
             if detail:
                 owners = {pid: g.id for g in groups for pid in g.members}
                 procs = list(snapshot.processes.values())
@@ -264,6 +265,21 @@ class Telemetry:
             else:
                 self.writer.submit_tick(wall, numbers, [], [], chosen)
         return events
+
+    def _decisions_to_log(
+        self, decisions: Mapping[str, Decision], *, everything: bool
+    ) -> list[tuple[str, str, str]]:
+        """The decisions the store should compare with what it last logged.
+
+        The store keeps only changes, but formatting every group's reasons every tick cost more
+        than the rest of the tick's telemetry. The daemon keeps an unchanged Decision object, so
+        only new objects are sent; every detail tick sends all of them, so a tick the writer
+        dropped or failed to commit delays a logged change by at most store.detail_every.
+        """
+        sent = {} if everything else self._logged
+        fresh = [d for gid, d in decisions.items() if sent.get(gid) is not d]
+        self._logged = dict(decisions)
+        return [(d.group_id, d.klass.value, d.reason_text) for d in fresh]
 
     def _memory_events(self, wall: float) -> list[AlertEvent]:
         """The memory guard's warning, named after the largest background user, as an alert."""

@@ -90,3 +90,48 @@ def test_the_store_options_reach_the_snapshot_log(tmp_path: Path) -> None:
         assert (store.raw_s, store.max_bytes, store.max_age_s) == (6 * 3600, 100 * 2**20, 3 * 86400)
     finally:
         telemetry.stop()
+
+
+def test_every_decision_change_is_logged_while_unchanged_ones_are_not_resent(tmp_path: Path) -> None:
+    import dataclasses
+
+    from smoothdesk.config.loader import load_settings
+    from smoothdesk.core.classes import PriorityClass
+    from smoothdesk.core.decision import Decision, Reason
+    from smoothdesk.helper.history import History
+    from smoothdesk.telemetry.store import SnapshotStore
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[store]\ndetail_every = 3600\n[probe]\nenabled = false\n")
+    telemetry = Telemetry(
+        load_settings([], cfg), user_mode=True, uid=os.getuid(), dry_run=False, state_dir=tmp_path
+    )
+    telemetry.start()
+    snapshot = ProcessTable(Path("/")).tick(0.0)
+    groups = group_processes(snapshot)
+    decisions = {
+        g.id: Decision(g.id, PriorityClass.NORMAL, (Reason("default", "no rule matched"),)) for g in groups
+    }
+    history = History(1.0)
+    first = groups[0].id
+    try:
+        for t, change in enumerate([None, None, PriorityClass.BACKGROUND, None, PriorityClass.IDLE]):
+            if change is not None:  # a new object, as the daemon makes for a changed group
+                decisions[first] = dataclasses.replace(decisions[first], klass=change)
+            elif t == 3:  # an equal new object for every group: logged by nobody twice
+                decisions = {gid: dataclasses.replace(d) for gid, d in decisions.items()}
+            sample = history.record(snapshot, decisions, 0.001, wall=1000.0 + t)
+            figures = telemetry.figures(snapshot, groups, decisions, snapshot.monotonic)
+            figures.pop("top_apps")
+            sample.update(figures)  # as the daemon builds it
+            telemetry.after_tick(snapshot, groups, decisions, sample)
+    finally:
+        telemetry.stop()
+    store = SnapshotStore.open(tmp_path / "snapshots.sqlite")
+    logged = store.decisions(0.0)
+    store.close()
+    assert len([r for r in logged if r[0] == 1000.0]) == len(groups)  # the first tick: all of them
+    assert [(ts, klass) for ts, gid, klass, _ in logged if ts > 1000.0] == [
+        (1002.0, "background"),
+        (1004.0, "idle"),
+    ]
