@@ -229,10 +229,14 @@ def run_per_row(path: Path, ticks: int, n_procs: int, n_groups: int, keep: int) 
     return {"cpu_ms": statistics.fmean(cpu_ms), "wall_ms": statistics.fmean(wall_ms)}
 
 
+# store.detail_every as shipped, in ticks of 1 s.
+DETAIL = int(next(o.default for o in OPTIONS if o.key == "detail_every" and o.section == "store"))
+
+
 def run_rollup(work: Path, ticks: int, n_procs: int, n_groups: int) -> dict[str, float]:
     """The helper's log with full figures, then all of it rolled up: bytes before and after."""
     path = work / "rollup.sqlite"
-    raw = run_store(path, ticks, n_procs, n_groups, keep=20, detail_every=10, full=True)
+    raw = run_store(path, ticks, n_procs, n_groups, keep=20, detail_every=DETAIL, full=True)
     SnapshotStore.open(work / "empty.sqlite").close()
     empty = (work / "empty.sqlite").stat().st_size  # schema pages: not part of any day's growth
     store = SnapshotStore.open(path, max_age_s=10**9, max_bytes=2**40, raw_s=0.0)
@@ -270,7 +274,7 @@ def main() -> None:
         shipped = run_store(work / "store.sqlite", args.ticks, args.procs, args.groups, keep=20)
         every = run_store(work / "all.sqlite", args.ticks, args.procs, args.groups, keep=10**6)
         helper = run_store(
-            work / "helper.sqlite", args.ticks, args.procs, args.groups, keep=20, detail_every=10
+            work / "helper.sqlite", args.ticks, args.procs, args.groups, keep=20, detail_every=DETAIL
         )
         per_row = run_per_row(work / "per-row.sqlite", args.per_row_ticks, args.procs, args.groups, keep=20)
         rolled = run_rollup(work, args.ticks, args.procs, args.groups)
@@ -279,7 +283,7 @@ def main() -> None:
     day = 86400 / args.ticks
     print(f"tick: {args.procs} processes, {args.groups} groups; {args.ticks} ticks written")
     variants = (
-        ("as the helper ships (detail 10 s)", helper),
+        (f"as the helper ships (detail {DETAIL} s)", helper),
         ("store (top 20 + non-normal)", shipped),
         ("all processes every tick", every),
     )

@@ -305,8 +305,8 @@ OPTIONS: tuple[Option, ...] = (
         "from which SLO budgets and reports still judge every minute, and their group rows are "
         "thinned to one detail tick per minute (process rows dropped), from which the attention "
         "model trains and reports count time per app and class. At a 1 s tick with 60 groups a day "
-        "of raw ticks is about 125 MiB, a day of rollups 1.1 MiB and of thinned group rows 5.6 MiB "
-        "(bench/bench_store.py), so 48 h raw plus 5 days rolled up and thinned is about 283 MiB.",
+        "of raw ticks is about 89 MiB, a day of rollups 1.1 MiB and of thinned group rows 5.5 MiB "
+        "(bench/bench_store.py), so 48 h raw plus 5 days rolled up and thinned is about 212 MiB.",
         0.0,
         87600.0,
     ),
@@ -314,11 +314,11 @@ OPTIONS: tuple[Option, ...] = (
         "store",
         "max_mb",
         int,
-        448,
+        320,
         "Keep the snapshot log file under this many MiB: past it, raw ticks are rolled up early, "
         "then the oldest rolled-up minutes dropped with their thinned group rows. The default holds "
-        "the default 48 h of raw ticks and 7 days of rollups and thinned group rows (about 283 MiB "
-        "at a 1 s tick with 60 groups, bench/bench_store.py) with a margin of 1.6x.",
+        "the default 48 h of raw ticks and 7 days of rollups and thinned group rows (about 212 MiB "
+        "at a 1 s tick with 60 groups, bench/bench_store.py) with a margin of 1.5x.",
         1,
         1048576,
     ),
@@ -333,10 +333,11 @@ OPTIONS: tuple[Option, ...] = (
         "store",
         "detail_every",
         float,
-        10.0,
-        "Seconds between logging every group and the busiest processes; the per-tick figures are "
-        "logged every tick. At a 1 s tick, logging 60 groups every tick grows the log by about "
-        "550 MiB a day; every 10 s keeps it near a tenth of that.",
+        30.0,
+        "Seconds between logging every group and the busiest processes (the attention model's "
+        "training rows); the per-tick figures are logged every tick. With 1000 groups, building "
+        "and writing their rows every 10 s cost the helper about 0.13 % of a core, every 30 s a "
+        "third of that (bench/bench_overhead.py); the model's label looks 60 s ahead.",
         0.0,
         3600.0,
     ),

@@ -22,7 +22,9 @@ class PriorityClass(StrEnum):
     @property
     def demoted(self) -> bool:
         """True for the classes whose processes the actuator lowers."""
-        return self in (PriorityClass.BACKGROUND, PriorityClass.IDLE)
+        # Identity with module constants: asked of every group every tick, and a member lookup
+        # through the class (PriorityClass.IDLE) costs an enum descriptor call each time.
+        return self is _BACKGROUND or self is _IDLE
 
     @classmethod
     def parse(cls, value: str) -> PriorityClass:
@@ -41,3 +43,4 @@ CLASS_ORDER: tuple[PriorityClass, ...] = (
     PriorityClass.BACKGROUND,
     PriorityClass.IDLE,
 )
+_BACKGROUND, _IDLE = PriorityClass.BACKGROUND, PriorityClass.IDLE

@@ -1,8 +1,8 @@
 """Training data from the snapshot log: labelled rows, and the split by time (never shuffled).
 
-The log keeps every detail tick's group rows (store.detail_every, 10 s) for store.raw_hours (48 h)
+The log keeps every detail tick's group rows (store.detail_every, 30 s) for store.raw_hours (48 h)
 and one detail tick's per minute after that, until store.max_age_days (7 d): the trainer sees a
-week, the last two days six times as densely as the rest. Every row is labelled from the full
+week, the last two days twice as densely as the rest. Every row is labelled from the full
 focus log, which is kept as long as the rows, so a thinned row's label is what it was when raw.
 """
 

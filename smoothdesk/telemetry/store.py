@@ -23,7 +23,7 @@ __all__ = ["RetentionResult", "SnapshotStore", "StoreError"]
 
 PROCESSES_PER_TICK = 20
 RAW_S = 48 * 3600.0  # config store.raw_hours
-MAX_BYTES = 448 * 2**20  # config store.max_mb
+MAX_BYTES = 320 * 2**20  # config store.max_mb
 _KNOWN_PROCS_LIMIT = 50_000
 
 _SAMPLE_SQL = (
