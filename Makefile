@@ -38,15 +38,11 @@ run: $(STAMP)
 	@./scripts/apt-deps.sh dbus-daemon
 	@./scripts/run.sh
 
-# The GUI modules run one pytest process each: a Qt application lives as long as its process, and
-# windows, timers and connection threads of one module must not outlive it into the next (they
-# did, and crashed Qt). Exit status 5 (no tests collected) fails like any other.
+# One pytest run for everything, GUI tests included (tests/gui/conftest.py keeps Qt objects from
+# outliving their test). Exit status 5 (no tests collected) fails like any other.
 # SMOOTHDESK_REQUIRE_TOOLS: a test needing a tool this target should have installed fails, not skips.
 test: system-deps $(STAMP)
-	SMOOTHDESK_REQUIRE_TOOLS=1 $(PY) -m pytest -p no:cacheprovider tests --ignore=tests/gui
-	@for f in tests/gui/test_*.py; do \
-	  echo "== $$f"; SMOOTHDESK_REQUIRE_TOOLS=1 $(PY) -m pytest -p no:cacheprovider -q $$f || exit 1; \
-	done
+	SMOOTHDESK_REQUIRE_TOOLS=1 $(PY) -m pytest -p no:cacheprovider tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check smoothdesk tests bench
