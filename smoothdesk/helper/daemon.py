@@ -135,6 +135,7 @@ class Daemon:
         self.last_tick_cost = 0.0
         self.stage_costs: dict[str, float] = {}
         self.fast_path_count = 0
+        self.demoted_groups = 0
         self.on_apps_changed: list[Any] = []
         self.on_status_changed: list[Any] = []
         self.on_metrics: list[Any] = []
@@ -275,9 +276,12 @@ class Daemon:
     def _merge(self, fresh: dict[str, Decision]) -> None:
         """Fold new decisions in, drop those of vanished groups, and tell listeners."""
         decisions = {g: d for g, d in self.decisions.items() if g in self.groups}
+        vanished = len(decisions) != len(self.decisions)
         changed = [g for g, d in fresh.items() if decisions.get(g) != d]
         decisions.update(fresh)
         self.decisions = decisions
+        if changed or vanished:  # counted only then: it looks at every group
+            self.demoted_groups = sum(1 for d in decisions.values() if d.manage and d.klass.demoted)
         if changed:
             for callback in self.on_apps_changed:
                 callback(changed)
@@ -290,7 +294,7 @@ class Daemon:
         self.last_tick_cost = (1 - alpha) * self.last_tick_cost + alpha * sum(costs.values())
         self.ticks += 1
         if self.snapshot is not None:
-            sample = self.history.record(self.snapshot, self.decisions, sum(costs.values()))
+            sample = self.history.record(self.snapshot, self.demoted_groups, sum(costs.values()))
             self._telemetry(self.snapshot, sample)
 
     def _telemetry(self, snapshot: Snapshot, sample: dict[str, Any]) -> None:

@@ -6,7 +6,6 @@ import time
 from collections import deque
 from typing import Any
 
-from smoothdesk.core.decision import Decision
 from smoothdesk.core.snapshot import Snapshot
 
 KEEP_SECONDS = 3600.0
@@ -19,8 +18,9 @@ class History:
         self.samples: deque[dict[str, Any]] = deque(maxlen=max(2, int(keep_seconds / tick_seconds)))
 
     def record(
-        self, snapshot: Snapshot, decisions: dict[str, Decision], tick_cost: float, wall: float | None = None
+        self, snapshot: Snapshot, demoted: int, tick_cost: float, wall: float | None = None
     ) -> dict[str, Any]:
+        """Append this tick's basic figures; `demoted` is the number of managed demoted groups."""
         system = snapshot.system
         sample: dict[str, Any] = {
             "time": time.time() if wall is None else wall,
@@ -29,7 +29,7 @@ class History:
             "psi_io_some": float(system.psi_value("io")),
             "psi_memory_some": float(system.psi_value("memory")),
             "mem_available": int(system.mem_available),
-            "demoted": sum(1 for d in decisions.values() if d.manage and d.klass.demoted),
+            "demoted": demoted,
             "tick_cost_ms": tick_cost * 1000.0,
         }
         self.samples.append(sample)

@@ -110,6 +110,10 @@ def test_demotes_obeys_and_restores(helper: Helper, tmp_path: Path) -> None:
         assert any("cc1plus" in r for r in apps["cc1plus"]["reasons"]), apps["cc1plus"]
         assert not demoted(idle_shell.pid)
 
+        def demoted_in_history() -> int:
+            return int(ctl(helper.bus, "history", "--since", "5s")[-1]["demoted"])
+
+        assert wait_for(lambda: demoted_in_history() >= 1, 5)
         ctl(helper.bus, "set-class", str(hog.pid), "normal")
         assert wait_for(lambda: sched_state(hog.pid) == before, 5)
         ctl(helper.bus, "clear", str(hog.pid))
@@ -118,6 +122,7 @@ def test_demotes_obeys_and_restores(helper: Helper, tmp_path: Path) -> None:
         ctl(helper.bus, "pause")
         assert sched_state(hog.pid) == before  # pause undoes every change at once
         assert ctl(helper.bus, "status")["paused"] is True
+        assert wait_for(lambda: demoted_in_history() == 0, 5)  # paused: nothing is managed
         ctl(helper.bus, "resume")
         assert wait_for(lambda: demoted(hog.pid), 5)
 

@@ -121,7 +121,7 @@ def test_every_decision_change_is_logged_while_unchanged_ones_are_not_resent(tmp
             elif t == 3:  # an equal new object for every group: logged by nobody twice
                 decisions = {gid: dataclasses.replace(d) for gid, d in decisions.items()}
             telemetry.before_decide(snapshot, groups, {}, decisions, Hints())
-            sample = history.record(snapshot, decisions, 0.001, wall=1000.0 + t)
+            sample = history.record(snapshot, 0, 0.001, wall=1000.0 + t)
             figures = telemetry.figures(snapshot, groups, decisions, snapshot.monotonic)
             figures.pop("top_apps")
             sample.update(figures)  # as the daemon builds it
