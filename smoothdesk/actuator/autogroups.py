@@ -42,16 +42,18 @@ def plan_autogroups(
     `processes` must be the whole process table: a session member missing from it would be
     demoted along with the session without anyone having decided so.
     """
+    # Only autogroups holding a demoted process can be lowered: a desktop's big session autogroup
+    # of sleeping processes is not walked member by member every tick.
+    targets = {rec.autogroup for pid in wanted if (rec := processes.get(pid)) is not None}
     members: dict[int, list[ProcessRecord]] = defaultdict(list)
     for rec in processes.values():
-        if rec.autogroup is not None and rec.autogroup > 0:
+        if rec.autogroup in targets and rec.autogroup is not None and rec.autogroup > 0:
             members[rec.autogroup].append(rec)
     plans: list[AutogroupPlan] = []
     for agid, recs in members.items():
-        nices = [lv.autogroup_nice if (lv := wanted.get(r.pid)) else None for r in recs]
-        if any(n is None for n in nices):
+        desired = _lowest_wanted(recs, wanted)
+        if desired is None:
             continue
-        desired = min(n for n in nices if n is not None)
         member = recs[0]
         entry = journaled.get(agid)
         current = member.autogroup_nice
@@ -63,6 +65,17 @@ def plan_autogroups(
         plans.append(AutogroupPlan(agid, member, current, original, max(original, desired)))
     keep = {p.agid for p in plans}
     return plans, [agid for agid in journaled if agid not in keep]
+
+
+def _lowest_wanted(recs: list[ProcessRecord], wanted: Mapping[int, LeverSet]) -> int | None:
+    """The autogroup nice every member asks for at least, or None when one member asks for none."""
+    desired: int | None = None
+    for r in recs:
+        levers = wanted.get(r.pid)
+        if levers is None or levers.autogroup_nice is None:
+            return None
+        desired = levers.autogroup_nice if desired is None else min(desired, levers.autogroup_nice)
+    return desired
 
 
 def _read_nice(pid: int, agid: int, proc_root: Path) -> int | None:
