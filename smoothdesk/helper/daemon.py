@@ -136,6 +136,7 @@ class Daemon:
         self.stage_costs: dict[str, float] = {}
         self.fast_path_count = 0
         self.demoted_groups = 0
+        self._merged_for: dict[str, AppGroup] | None = None
         self.on_apps_changed: list[Any] = []
         self.on_status_changed: list[Any] = []
         self.on_metrics: list[Any] = []
@@ -275,7 +276,11 @@ class Daemon:
 
     def _merge(self, fresh: dict[str, Decision]) -> None:
         """Fold new decisions in, drop those of vanished groups, and tell listeners."""
-        decisions = {g: d for g, d in self.decisions.items() if g in self.groups}
+        if self.groups is self._merged_for:
+            decisions = dict(self.decisions)  # no regroup since the last merge: no group vanished
+        else:
+            decisions = {g: d for g, d in self.decisions.items() if g in self.groups}
+            self._merged_for = self.groups
         vanished = len(decisions) != len(self.decisions)
         changed = [g for g, d in fresh.items() if decisions.get(g) != d]
         decisions.update(fresh)
