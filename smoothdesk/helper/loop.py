@@ -59,6 +59,12 @@ async def run(daemon: Daemon) -> int:
         await _tick_forever(daemon)
     finally:
         notify("STOPPING=1")
+        # A second Ctrl-C or SIGTERM must not cut the restore short; and once asyncio closes its
+        # self-pipe, a signal still routed to it prints a BrokenPipeError. So from here they are
+        # ignored (SIGKILL still works, and the journal restores on the next start).
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_IGN)
         if daemon.netlink is not None:
             loop.remove_reader(daemon.netlink.fileno())
             daemon.netlink.close()

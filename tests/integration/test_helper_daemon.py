@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -247,3 +249,27 @@ def test_a_new_hog_is_demoted_by_the_exec_event_long_before_the_next_tick(
             stop(second)
     finally:
         stop(first)
+
+
+def test_signals_during_shutdown_neither_cut_the_restore_short_nor_print_tracebacks(
+    helper: Helper, tmp_path: Path
+) -> None:
+    hog = spawn_hog(named_binary(tmp_path, "cc1plus"))
+    try:
+        before = sched_state(hog.pid)
+        helper.start()
+        assert wait_for(lambda: demoted(hog.pid), 5), helper.log.read_text()
+        assert helper.proc is not None
+        helper.proc.send_signal(signal.SIGTERM)
+        while helper.proc.poll() is None:  # an impatient user: Ctrl-C and SIGTERM until it is gone
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(ProcessLookupError):
+                    helper.proc.send_signal(sig)
+            time.sleep(0.001)
+        assert helper.proc.returncode == 0, helper.log.read_text()
+        log = helper.log.read_text()
+        assert "stopped:" in log
+        assert "Traceback" not in log and "BrokenPipeError" not in log, log
+        assert sched_state(hog.pid) == before
+    finally:
+        stop(hog)
