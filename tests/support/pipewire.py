@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.procs import wait_for
+from tests.support.procs import terminate, wait_for
 
 CONF = """
 context.properties = { core.daemon = true core.name = pipewire-0 link.max-buffers = 16 }
@@ -136,17 +135,6 @@ class PipeWireServer:
         return (self.dir / "pipewire.log").read_text(errors="replace")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGCONT)  # a test may leave a player stopped
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
 @contextmanager
 def pipewire_server(timeout: float = 20.0) -> Iterator[PipeWireServer]:
     """A PipeWire daemon with a null sink (input ports set up), in a private runtime dir."""
@@ -181,6 +169,6 @@ def pipewire_server(timeout: float = 20.0) -> Iterator[PipeWireServer]:
     finally:
         if server is not None:
             for client in server.clients:
-                _stop(client)
-            _stop(server.proc)
+                terminate(client)
+            terminate(server.proc)
         shutil.rmtree(tmp, ignore_errors=True)

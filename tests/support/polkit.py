@@ -11,6 +11,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from tests.support.bus import system_bus_config
+from tests.support.procs import terminate
 from tests.support.users import REPO
 
 POLKITD = Path("/usr/lib/polkit-1/polkitd")
@@ -32,16 +33,6 @@ POLKIT_POLICY = """  <policy context="default">
     <allow send_interface="org.freedesktop.PolicyKit1.AuthenticationAgent"/>
   </policy>
 """
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 @contextmanager
@@ -70,7 +61,7 @@ def system_bus() -> Iterator[str]:
             socket.chmod(0o777)
             yield address
         finally:
-            _stop(proc)
+            terminate(proc)
             if proc.stdout is not None:
                 proc.stdout.close()
     finally:
@@ -122,7 +113,7 @@ def polkitd(address: str, timeout: float = 15.0) -> Iterator[subprocess.Popen[by
             time.sleep(0.05)
         yield proc
     finally:
-        _stop(proc)
+        terminate(proc)
 
 
 @contextmanager

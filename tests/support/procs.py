@@ -49,6 +49,19 @@ def stop(*procs: subprocess.Popen[bytes]) -> None:
         p.wait(timeout=5)
 
 
+def terminate(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    """SIGTERM a daemon a fixture started (SIGCONT first: a test may have stopped it), SIGKILL it
+    when it does not exit in time, and reap it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGCONT)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+
+
 def stat_fields(pid: int) -> list[str]:
     text = Path(f"/proc/{pid}/stat").read_text()
     return text[text.rfind(")") + 2 :].split()

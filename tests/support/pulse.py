@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -20,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.procs import terminate
 
 
 def missing_tools() -> list[str]:
@@ -74,16 +75,6 @@ class PulseServer:
         return (self.dir / "pulseaudio.log").read_text(errors="replace")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
 @contextmanager
 def pulse_server(timeout: float = 20.0) -> Iterator[PulseServer]:
     """A PulseAudio daemon with only a null sink (the default), a unix socket and role-cork."""
@@ -115,8 +106,8 @@ def pulse_server(timeout: float = 20.0) -> Iterator[PulseServer]:
     finally:
         if server is not None:
             for client in server.clients:
-                _stop(client)
-            _stop(server.proc)
+                terminate(client)
+            terminate(server.proc)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -27,6 +27,8 @@ from pathlib import Path
 from Xlib import X, Xatom
 from Xlib.display import Display
 
+from tests.support.procs import terminate
+
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ("Xvfb", "openbox", "xdotool")
 
@@ -43,16 +45,6 @@ def _wait(predicate: object, timeout: float, what: str) -> None:
             return
         time.sleep(0.05)
     raise RuntimeError(f"timed out after {timeout:g} s waiting for {what}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 @dataclass
@@ -183,7 +175,7 @@ def _start_xvfb(log_dir: Path, size: str, timeout: float) -> tuple[subprocess.Po
     finally:
         os.close(read_fd)
     if not number.strip().isdigit():
-        _stop(proc)
+        terminate(proc)
         raise RuntimeError(f"Xvfb did not start (see {log_dir}/xvfb.log)")
     return proc, f":{number.decode().strip()}"
 
@@ -209,10 +201,10 @@ def xsession(
             yield session
         finally:
             for proc in reversed(session.procs):
-                _stop(proc)
+                terminate(proc)
                 if proc.stdout is not None:
                     proc.stdout.close()
-            _stop(xvfb)
+            terminate(xvfb)
 
 
 def _serve_window(title: str, with_pid: bool = True, host: str = "") -> None:
