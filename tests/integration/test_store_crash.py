@@ -3,14 +3,12 @@ every tick that was committed before the kill."""
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.support.crash import kill_mid_write
 
 REPO = Path(__file__).resolve().parents[2]
 GROUPS = 60
@@ -48,27 +46,12 @@ while True:
 def run_and_kill(
     path: Path, start: float, lines_before_kill: int, extra_delay: float, max_bytes: int
 ) -> tuple[list[float], list[str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), str(max_bytes), repr(start)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
+    lines = kill_mid_write(
+        WRITER,
+        [str(path), str(max_bytes), repr(start)],
+        ready=lambda lines: len(lines) >= lines_before_kill,
+        delay=extra_delay,
     )
-    assert proc.stdout is not None
-    lines: list[str] = []
-    try:
-        assert proc.stdout.readline() == "problems 0\n"
-        while len(lines) < lines_before_kill:
-            line = proc.stdout.readline()
-            assert line, "the writer died on its own"
-            lines.append(line.strip())
-        time.sleep(extra_delay)
-        proc.send_signal(signal.SIGKILL)
-        lines += [line.strip() for line in proc.stdout.read().splitlines()]
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
     return [float(x) for x in lines if x != "R"], lines
 
 

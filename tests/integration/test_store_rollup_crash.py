@@ -5,15 +5,13 @@ each rolled-up minute keeps the group rows of exactly its first tick (thinned), 
 from __future__ import annotations
 
 import math
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from tests.support.crash import kill_mid_write
 
 REPO = Path(__file__).resolve().parents[2]
 GROUPS = 60
@@ -47,25 +45,12 @@ while True:
 
 def run_and_kill(path: Path, start: float, marks_before_kill: int, delay: float) -> list[str]:
     """Kill the writer `delay` s after its `marks_before_kill`-th "R" (the start of a rollup pass)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), repr(start)], cwd=REPO, stdout=subprocess.PIPE, text=True
+    return kill_mid_write(
+        WRITER,
+        [str(path), repr(start)],
+        ready=lambda lines: lines.count("R") >= marks_before_kill,
+        delay=delay,
     )
-    assert proc.stdout is not None
-    lines: list[str] = []
-    try:
-        assert proc.stdout.readline() == "problems 0\n"
-        while lines.count("R") < marks_before_kill:
-            line = proc.stdout.readline()
-            assert line, "the writer died on its own"
-            lines.append(line.strip())
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        lines += [line.strip() for line in proc.stdout.read().splitlines()]
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
-    return lines
 
 
 def per_minute(conn: sqlite3.Connection) -> tuple[Counter[int], Counter[int], dict[int, float]]:
