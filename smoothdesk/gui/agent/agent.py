@@ -14,6 +14,7 @@ from typing import Any
 from smoothdesk.dbus.client import HelperClient, connect
 from smoothdesk.dbus.errors import ACCESS_DENIED, INVALID_ARGS, NOT_FOUND, BusError
 from smoothdesk.gui.agent.audio_pulse import PulseAudio
+from smoothdesk.gui.agent.focus_sway import SwayFocus
 from smoothdesk.gui.agent.focus_wayland import focus_source
 from smoothdesk.gui.agent.focus_x11 import X11Focus
 from smoothdesk.gui.agent.idle import IdleSource, open_idle_source
@@ -70,7 +71,7 @@ class SessionAgent:
         self._link = HelperLink(bus, self._sync)
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self._backends: list[X11Focus | PulseAudio | PipeWireXruns] = []
+        self._backends: list[X11Focus | SwayFocus | PulseAudio | PipeWireXruns] = []
         self.reports = 0
         self._pidfds = hasattr(os, "pidfd_open")
 
@@ -165,6 +166,8 @@ class SessionAgent:
         kind, why = focus_source(self.env)
         if kind == "x11":
             self._backends.append(X11Focus(lambda f: self._post(self._set_focus, f), self.env["DISPLAY"]))
+        elif kind == "sway":
+            self._backends.append(SwayFocus(lambda f: self._post(self._set_focus, f), self.env["SWAYSOCK"]))
         else:
             self._set_focus(Focus.unknown(why))
         if self.audio_enabled:

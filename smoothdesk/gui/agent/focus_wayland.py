@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from smoothdesk.gui.agent.focus_sway import probe
+
 NO_SOURCE = (
-    "Wayland session ({desktop}): this agent has no focus source for it yet (needs a KWin script "
-    "over D-Bus or wlr-foreign-toplevel-management); X11's _NET_ACTIVE_WINDOW would only see "
-    "XWayland windows, so it is not used"
+    "Wayland session ({desktop}): this agent reads focus only from sway's IPC ($SWAYSOCK){sway}; "
+    "KWin, GNOME Shell and other compositors are not supported yet (wlr-foreign-toplevel names no "
+    "process); X11's _NET_ACTIVE_WINDOW would only see XWayland windows, so it is not used"
 )
 
 
@@ -17,14 +19,19 @@ def is_wayland(env: Mapping[str, str]) -> bool:
 
 
 def focus_source(env: Mapping[str, str]) -> tuple[str, str]:
-    """("x11", "") when EWMH focus can be trusted, else ("unknown", why).
+    """("x11", "") when EWMH focus can be trusted, ("sway", "") when sway's IPC answers, else
+    ("unknown", why).
 
     Under Wayland the X root window's _NET_ACTIVE_WINDOW is stale whenever a native Wayland
     window has focus: reporting it would fake the focus, which the agent never does.
     """
     if is_wayland(env):
+        swaysock = env.get("SWAYSOCK", "")
+        why = probe(swaysock) if swaysock else ""
+        if swaysock and not why:
+            return "sway", ""
         desktop = env.get("XDG_CURRENT_DESKTOP") or "unknown desktop"
-        return "unknown", NO_SOURCE.format(desktop=desktop)
+        return "unknown", NO_SOURCE.format(desktop=desktop, sway=f", but {why}" if why else ", not set here")
     if not env.get("DISPLAY"):
         return "unknown", "no display: neither DISPLAY nor WAYLAND_DISPLAY is set"
     return "x11", ""
