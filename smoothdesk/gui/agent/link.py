@@ -71,6 +71,11 @@ class HelperLink:
             self._bus = bus
             try:
                 await self._serve(bus)
+            except (EOFError, ConnectionError) as exc:
+                # dbus-fast fails a call that was pending when the connection dropped with EOFError:
+                # the bus went away (reconnect below) or stop() disconnected it (we are done).
+                if not self._stopping:
+                    log.warning("the %s bus went away during a call: %r", self.spec, exc)
             finally:
                 self._bus = None
                 self.owner = ""
