@@ -10,7 +10,7 @@ MAX_PID = 1 << 22
 GONE = "no such process (or it was replaced)"
 
 
-def _start_and_uid(pid: int, proc: Path) -> tuple[int, int] | None:
+def proc_identity(pid: int, proc: Path = Path("/proc")) -> tuple[int, int] | None:
     """(start time in clock ticks, real uid) of a live process, or None."""
     try:
         stat = (proc / str(pid) / "stat").read_text(encoding="utf-8", errors="replace")
@@ -27,7 +27,7 @@ def _start_and_uid(pid: int, proc: Path) -> tuple[int, int] | None:
 
 def start_time(pid: int, proc: Path = Path("/proc")) -> int | None:
     """Field 22 of /proc/PID/stat (clock ticks since boot), or None when there is no such process."""
-    found = _start_and_uid(pid, proc)
+    found = proc_identity(pid, proc)
     return found[0] if found else None
 
 
@@ -39,11 +39,11 @@ def owner_of(pid: int, start: int, caller_uid: int, argument: str = "pid", proc:
     """
     if not 0 < pid < MAX_PID:
         raise errors.InvalidArgument(argument, "not a valid process id")
-    found = _start_and_uid(pid, proc)
+    found = proc_identity(pid, proc)
     if found is None or found[0] != start:
         raise errors.InvalidArgument(argument, GONE)
     # Read twice: if the PID was reused between the reads, the start time would differ.
-    again = _start_and_uid(pid, proc)
+    again = proc_identity(pid, proc)
     if again != found:
         raise errors.InvalidArgument(argument, GONE)
     uid = found[1]

@@ -13,13 +13,14 @@ from typing import Any
 
 from smoothdesk.dbus.client import HelperClient, connect
 from smoothdesk.dbus.errors import ACCESS_DENIED, INVALID_ARGS, NOT_FOUND, BusError
+from smoothdesk.dbus.procref import proc_identity
 from smoothdesk.gui.agent.audio_pulse import PulseAudio
 from smoothdesk.gui.agent.focus_sway import SwayFocus
 from smoothdesk.gui.agent.focus_wayland import focus_source
 from smoothdesk.gui.agent.focus_x11 import X11Focus
 from smoothdesk.gui.agent.idle import IdleSource, open_idle_source
 from smoothdesk.gui.agent.link import HelperLink
-from smoothdesk.gui.agent.state import Audio, Focus, proc_identity
+from smoothdesk.gui.agent.state import Audio, Focus
 from smoothdesk.gui.agent.xruns_pipewire import PipeWireXruns, XrunNews
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
+
+from smoothdesk.dbus.procref import proc_identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,21 +36,6 @@ class Audio:
     pids: frozenset[int] = frozenset()
     apps: tuple[str, ...] = ()
     reason: str = ""
-
-
-def proc_identity(pid: int, proc: Path = Path("/proc")) -> tuple[int, int] | None:
-    """(start time in clock ticks, real uid) of a live process, or None when it is gone."""
-    try:
-        stat = (proc / str(pid) / "stat").read_text(encoding="utf-8", errors="replace")
-        status = (proc / str(pid) / "status").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    fields = stat[stat.rfind(")") + 2 :].split()
-    uid_line = next((x for x in status.splitlines() if x.startswith("Uid:")), "")
-    try:
-        return int(fields[19]), int(uid_line.split()[1])
-    except (IndexError, ValueError):
-        return None
 
 
 def own_process(pid: int) -> bool:
