@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import select
 import socket
 import struct
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from smoothdesk.gui.agent.state import Focus
+from smoothdesk.gui.agent.watcher import WakeableThread
 
 log = logging.getLogger(__name__)
 
@@ -139,30 +138,18 @@ def probe(path: str, timeout: float = 2.0) -> str:
         return f"sway IPC at {path} does not answer: {exc}"
 
 
-class SwayFocus:
+class SwayFocus(WakeableThread):
     """Reports the focused window's process to `on_change` from its own thread, on every change."""
+
+    thread_name = "smoothdesk-focus-sway"
 
     def __init__(self, on_change: Callable[[Focus], None], path: str, retry: float = RETRY) -> None:
         self.on_change = on_change
         self.path = path
         self.retry = retry
-        self._thread: threading.Thread | None = None
-        self._wake_r, self._wake_w = os.pipe()
-        self._stopping = threading.Event()
+        super().__init__()
         self._last: Focus | None = None
         self._current: int | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="smoothdesk-focus-sway", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        os.write(self._wake_w, b"x")
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        os.close(self._wake_r)
-        os.close(self._wake_w)
 
     def _report(self, focus: Focus) -> None:
         if focus != self._last:

@@ -6,7 +6,6 @@ import logging
 import os
 import select
 import socket
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -15,32 +14,21 @@ from Xlib.display import Display
 from Xlib.error import DisplayError, XError
 
 from smoothdesk.gui.agent.state import Focus
+from smoothdesk.gui.agent.watcher import WakeableThread
 
 log = logging.getLogger(__name__)
 
 
-class X11Focus:
+class X11Focus(WakeableThread):
     """Reports the focused window's process to `on_change` from its own thread, on every change."""
+
+    thread_name = "smoothdesk-focus-x11"
 
     def __init__(self, on_change: Callable[[Focus], None], display: str | None = None) -> None:
         self.on_change = on_change
         self.display_name = display or os.environ.get("DISPLAY", "")
         self.hostnames = {socket.gethostname(), socket.getfqdn(), "localhost"}
-        self._thread: threading.Thread | None = None
-        self._wake_r, self._wake_w = os.pipe()
-        self._stopping = threading.Event()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="smoothdesk-focus-x11", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        os.write(self._wake_w, b"x")
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        super().__init__()
 
     def _run(self) -> None:
         try:
