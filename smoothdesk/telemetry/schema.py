@@ -45,6 +45,14 @@ OBSERVATION_COLUMNS: tuple[str, ...] = (
     "focus_count_1h",
 )
 
+# One group's row, as app_groups keeps it per detail tick and thin_groups per rolled-up minute.
+GROUP_ROW_COLUMNS = (
+    "klass TEXT NOT NULL, rule_type TEXT NOT NULL, n_procs INTEGER, n_threads INTEGER, "
+    "cpu_tick REAL, cpu_10s REAL, rss_bytes INTEGER, io_read_rate REAL, io_write_rate REAL, "
+    "age_s REAL, has_tty INTEGER, focused INTEGER, audio INTEGER, seconds_since_focus REAL, "
+    "seconds_since_audio REAL, focus_count_1h INTEGER"
+)
+
 # Version 1: samples, groups, app_groups, processes with their static facts split out, focus
 # events. Rows hang off samples.tick (a small integer), and the per-tick tables are WITHOUT ROWID
 # tables clustered by (tick, seq): they need no index of their own and keep the write order.
@@ -57,12 +65,9 @@ V1: tuple[str, ...] = (
     """CREATE TABLE groups (
         gkey INTEGER PRIMARY KEY, group_id TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
         uid INTEGER NOT NULL, UNIQUE (group_id, name, kind, uid))""",
-    """CREATE TABLE app_groups (
+    f"""CREATE TABLE app_groups (
         tick INTEGER NOT NULL, seq INTEGER NOT NULL, gkey INTEGER NOT NULL, ts REAL,
-        klass TEXT NOT NULL, rule_type TEXT NOT NULL, n_procs INTEGER, n_threads INTEGER,
-        cpu_tick REAL, cpu_10s REAL, rss_bytes INTEGER, io_read_rate REAL, io_write_rate REAL,
-        age_s REAL, has_tty INTEGER, focused INTEGER, audio INTEGER, seconds_since_focus REAL,
-        seconds_since_audio REAL, focus_count_1h INTEGER,
+        {GROUP_ROW_COLUMNS},
         PRIMARY KEY (tick, seq)) WITHOUT ROWID""",
     """CREATE TABLE process_info (
         pid INTEGER NOT NULL, start_time INTEGER NOT NULL, first_tick INTEGER NOT NULL,
@@ -109,12 +114,9 @@ V3: tuple[str, ...] = (
 # row's own ts is stored only when it differs (as in app_groups).
 V4: tuple[str, ...] = (
     "CREATE TABLE thin_minutes (minute INTEGER PRIMARY KEY, ts REAL NOT NULL)",
-    """CREATE TABLE thin_groups (
+    f"""CREATE TABLE thin_groups (
         minute INTEGER NOT NULL, seq INTEGER NOT NULL, gkey INTEGER NOT NULL, ts REAL,
-        klass TEXT NOT NULL, rule_type TEXT NOT NULL, n_procs INTEGER, n_threads INTEGER,
-        cpu_tick REAL, cpu_10s REAL, rss_bytes INTEGER, io_read_rate REAL, io_write_rate REAL,
-        age_s REAL, has_tty INTEGER, focused INTEGER, audio INTEGER, seconds_since_focus REAL,
-        seconds_since_audio REAL, focus_count_1h INTEGER,
+        {GROUP_ROW_COLUMNS},
         PRIMARY KEY (minute, seq)) WITHOUT ROWID""",
 )
 
