@@ -126,7 +126,11 @@ def group_pressure(
     For the focused group: pass its leader's ProcessRecord.cgroup. None where this machine has
     no unified hierarchy or the group has no such file (see read_group_pressure).
     """
-    mount = unified_mount(sys_root)
+    return pressure_in(unified_mount(sys_root), cgroup_path, resource)
+
+
+def pressure_in(mount: Path | None, cgroup_path: str, resource: str = "cpu") -> dict[str, PsiFigures] | None:
+    """group_pressure with the unified mount already found (it does not move while we run)."""
     if mount is None or not cgroup_path.startswith("/") or "/../" in f"{cgroup_path}/":
         return None
     return read_group_pressure(mount / cgroup_path.lstrip("/"), resource)

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from smoothdesk.collector.cgroups import group_pressure
+from smoothdesk.collector.cgroups import pressure_in
 from smoothdesk.core.classes import CLASS_ORDER
 from smoothdesk.core.decision import Decision
 from smoothdesk.core.group import AppGroup
@@ -46,20 +46,21 @@ def system_figures(snapshot: Snapshot) -> dict[str, float]:
 
 
 def foreground_pressure(
-    snapshot: Snapshot, groups: Sequence[AppGroup], focused_id: str | None, sys_root: Path
+    snapshot: Snapshot, groups: Sequence[AppGroup], focused_id: str | None, unified: Path | None
 ) -> dict[str, float]:
     """The focused group's own CPU pressure (cgroup v2 cpu.pressure, percent), where cgroups allow.
 
     System PSI says someone waited for a CPU; this says the person's own window did. Nothing (not
-    zeros) with no focus, on a v1-only machine, or when the leader's group has no pressure file.
+    zeros) with no focus, on a v1-only machine (`unified` None: collector.cgroups.unified_mount),
+    or when the leader's group has no pressure file.
     """
-    if focused_id is None:
+    if focused_id is None or unified is None:
         return {}
     group = next((g for g in groups if g.id == focused_id), None)
     leader = snapshot.processes.get(group.leader) if group is not None else None
     if leader is None or not leader.cgroup:
         return {}
-    psi = group_pressure(leader.cgroup, "cpu", sys_root)
+    psi = pressure_in(unified, leader.cgroup, "cpu")
     if psi is None or "cpu.some" not in psi:
         return {}
     out = {"fg_cpu_pressure_some_avg10": psi["cpu.some"].avg10}

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from smoothdesk.collector.cgroups import unified_mount
 from smoothdesk.collector.diskspace import disk_usage
 from smoothdesk.collector.gpu import GpuReader
 from smoothdesk.config.schema import Settings
@@ -67,7 +68,7 @@ class Telemetry:
         sys_root: Path = Path("/sys"),
     ) -> None:
         self.settings = settings
-        self.sys_root = sys_root
+        self.unified = unified_mount(sys_root)  # looked up once: the mount does not move
         self.state_dir = state_dir
         self.user_mode = user_mode
         self.dry_run = dry_run
@@ -214,7 +215,7 @@ class Telemetry:
         out["score"] = samples.score(window, snapshot, count)
         out.update(samples.xrun_figures(count, xrun_apps(xruns, groups)))
         focused = self._tick.focused_id if self._tick is not None else None
-        out.update(samples.foreground_pressure(snapshot, groups, focused, self.sys_root))
+        out.update(samples.foreground_pressure(snapshot, groups, focused, self.unified))
         used = samples.group_cpu(snapshot, groups)
         out["cpu_by_class"] = samples.cpu_by_class(used, decisions, snapshot.system.ncpu)
         out["top_apps"] = samples.top_apps(used)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from smoothdesk.collector.cgroups import unified_mount
 from smoothdesk.collector.tracker import ProcessTable
 from smoothdesk.config.schema import SAMPLE_METRICS, defaults
 from smoothdesk.core.decision import Hints
@@ -41,16 +42,16 @@ def test_the_focused_groups_pressure_is_read_from_its_leaders_cgroup(tmp_path: P
     snapshot, groups, gid = own_group()
     leader = next(g for g in groups if g.id == gid).leader
     sys_root = fake_unified(tmp_path, snapshot.processes[leader].cgroup)
-    figures = samples.foreground_pressure(snapshot, groups, gid, sys_root)
+    figures = samples.foreground_pressure(snapshot, groups, gid, unified_mount(sys_root))
     assert figures == {"fg_cpu_pressure_some_avg10": 31.25, "fg_cpu_pressure_full_avg10": 7.5}
     assert set(figures) <= set(SAMPLE_METRICS)  # SLOs and alerts may watch them
 
 
 def test_nothing_without_focus_or_without_a_unified_hierarchy(tmp_path: Path) -> None:
     snapshot, groups, gid = own_group()
-    assert samples.foreground_pressure(snapshot, groups, None, tmp_path) == {}
-    assert samples.foreground_pressure(snapshot, groups, gid, tmp_path) == {}
-    assert samples.foreground_pressure(snapshot, groups, "tree:gone", tmp_path) == {}
+    assert samples.foreground_pressure(snapshot, groups, None, unified_mount(tmp_path)) == {}
+    assert samples.foreground_pressure(snapshot, groups, gid, unified_mount(tmp_path)) == {}
+    assert samples.foreground_pressure(snapshot, groups, "tree:gone", unified_mount(tmp_path)) == {}
 
 
 def test_the_helpers_tick_figures_carry_the_focused_groups_pressure(tmp_path: Path) -> None:
