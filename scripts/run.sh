@@ -4,14 +4,26 @@
 set -eu
 cd "$(dirname "$0")/.."
 VENV=.venv/bin
+bus_pid=""
 if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
-    command -v dbus-run-session >/dev/null || { echo "error: dbus-run-session missing (apt install dbus-daemon)" >&2; exit 1; }
-    echo "no session bus here: starting a private one with dbus-run-session"
-    exec dbus-run-session -- "$0" "$@"
+    # Started here rather than through dbus-run-session, which Ctrl-C would kill before the
+    # helper has put everything back.
+    command -v dbus-daemon >/dev/null || { echo "error: dbus-daemon missing (apt install dbus-daemon)" >&2; exit 1; }
+    echo "no session bus here: starting a private one"
+    bus=$(dbus-daemon --session --fork --print-address=1 --print-pid=1)
+    DBUS_SESSION_BUS_ADDRESS=$(echo "$bus" | sed -n 1p)
+    bus_pid=$(echo "$bus" | sed -n 2p)
+    export DBUS_SESSION_BUS_ADDRESS
 fi
 "$VENV/smoothdesk-helper" --bus session --user --tick 1 &
 helper=$!
-trap 'kill -TERM $helper 2>/dev/null; wait $helper 2>/dev/null' EXIT INT TERM
+stop_helper() {
+    kill -TERM $helper 2>/dev/null; wait $helper 2>/dev/null || true
+    [ -z "$bus_pid" ] || kill -TERM "$bus_pid" 2>/dev/null || true
+}
+trap stop_helper EXIT
+# Ctrl-C is how this is meant to end: stop the helper (it restores everything) and exit 0.
+trap 'stop_helper; trap - EXIT; exit 0' INT TERM
 # Wait until the helper answers on the bus (or died).
 i=0
 until "$VENV/smoothdeskctl" --bus session status >/dev/null 2>&1; do
