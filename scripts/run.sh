@@ -18,7 +18,8 @@ fi
 "$VENV/smoothdesk-helper" --bus session --user --tick 1 &
 helper=$!
 stop_helper() {
-    kill -TERM $helper 2>/dev/null; wait $helper 2>/dev/null || true
+    kill -TERM $helper 2>/dev/null || true  # it may be gone already: Ctrl-C reached it too
+    wait $helper 2>/dev/null || true
     [ -z "$bus_pid" ] || kill -TERM "$bus_pid" 2>/dev/null || true
 }
 trap stop_helper EXIT
