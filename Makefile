@@ -8,8 +8,8 @@ PREFIX ?= /usr
 
 # Debian packages the tests use: a private dbus-daemon (and dbus-send), the real polkitd (and
 # pkaction), systemd-analyze to verify the unit offline, gcc for the latency probe and evdev,
-# util-linux and procps for the process tools.
-APT_PACKAGES := dbus dbus-daemon dbus-bin polkitd systemd gcc python3-dev util-linux procps
+# util-linux and procps for the process tools, rt-tests for cyclictest in bench_realload.
+APT_PACKAGES := dbus dbus-daemon dbus-bin polkitd systemd gcc python3-dev util-linux procps rt-tests
 # The desktop tests: Xvfb with openbox (an EWMH window manager) and trayer (a tray host), xdotool to
 # switch focus, x11-apps for real client windows, a real PulseAudio with its tools, a real PipeWire
 # (the daemon, and pw-cat/pw-link for the xrun test; the agent itself needs only libpipewire), a
