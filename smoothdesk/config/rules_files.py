@@ -1,7 +1,7 @@
 """Rule files on disk: the layered directories, reading them, and the user rules file writer.
 
-Layers, lowest priority first: /usr/share/smoothdesk/rules.d (or the repository's
-resources/rules.d when running from a checkout), /etc/smoothdesk/rules.d, then in user mode
+Layers, lowest priority first: /usr/share/smoothdesk/rules.d (or the package data's
+rules.d, the repository's resources/rules.d in a checkout), /etc/smoothdesk/rules.d, then in user mode
 $XDG_CONFIG_HOME/smoothdesk/rules.d. Within a directory the ``*.toml`` files load in name
 order. ananicy-cpp directories load before all of them, so SmoothDesk's own rules win.
 Parsing and merging are the policy package's (pure); this module only finds and reads files.
@@ -20,6 +20,7 @@ from typing import Any
 import platformdirs
 import tomli_w
 
+from smoothdesk.config.resources import resource_dir
 from smoothdesk.policy.ananicy import kind_of, parse_ananicy
 from smoothdesk.policy.errors import RuleError
 from smoothdesk.policy.rule_parse import MATCHER_KEYS, parse_toml_rules, rules_from_table
@@ -29,7 +30,8 @@ from smoothdesk.policy.ruleset import RuleSet, RuleSetBuilder
 VENDOR_RULES_DIR = Path("/usr/share/smoothdesk/rules.d")
 ADMIN_RULES_DIR = Path("/etc/smoothdesk/rules.d")
 ANANICY_DIR = Path("/etc/ananicy.d")
-REPO_RULES_DIR = Path(__file__).resolve().parents[2] / "resources" / "rules.d"
+# The package data: the repository's resources/rules.d in a checkout, a copy in a wheel.
+REPO_RULES_DIR = resource_dir("rules.d")
 USER_RULES_FILE = "90-user.toml"
 
 

@@ -8,7 +8,9 @@ from typing import Any
 
 from PySide6.QtGui import QIcon
 
-ICON_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
+from smoothdesk.config.resources import resource_dir
+
+ICON_DIR = resource_dir("icons")
 
 # Responsiveness from the helper's Metrics "score" (0-100, higher is better) when it sends one.
 SCORE_OK, SCORE_WARNING = 70.0, 40.0
@@ -85,7 +87,7 @@ def _duration(seconds: float) -> str:
 
 
 class IconCache:
-    """One QIcon per state, rendered from resources/icons/<state>.svg on first use."""
+    """One QIcon per state, rendered from the package data icons/<state>.svg on first use."""
 
     def __init__(self, directory: Path = ICON_DIR) -> None:
         self.directory = directory

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from smoothdesk.config.resources import resource_dir
 from smoothdesk.core import AppGroup, Hints, Snapshot
 from smoothdesk.core.observation import GroupObservation
 from smoothdesk.ml.errors import MLError
@@ -22,8 +23,8 @@ from smoothdesk.ml.features import FEATURES, FEATURES_HASH, FEATURES_VERSION, ma
 if TYPE_CHECKING:
     import numpy as np
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "resources" / "model"
-# Where an installed copy may live instead of the source tree's resources/model.
+DEFAULT_DIR = resource_dir("model")
+# Where an installed copy may live instead of the package data (an admin may replace it there).
 INSTALLED_DIRS = (Path(sys.prefix) / "share" / "smoothdesk" / "model", Path("/usr/share/smoothdesk/model"))
 MODEL_NAME, META_NAME = "attention.onnx", "attention.json"
 # Scores of an older tick are stale: the helper stopped feeding rows, so say nothing.
