@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from smoothdesk.dbus.client import HelperClient, connect
@@ -21,6 +21,7 @@ from smoothdesk.gui.agent.focus_x11 import X11Focus
 from smoothdesk.gui.agent.idle import IdleSource, open_idle_source
 from smoothdesk.gui.agent.link import HelperLink
 from smoothdesk.gui.agent.state import Audio, Focus
+from smoothdesk.gui.agent.watcher import BACKOFF_MAX, BACKOFF_MIN, SupervisedWatcher
 from smoothdesk.gui.agent.xruns_pipewire import PipeWireXruns, XrunNews
 
 log = logging.getLogger(__name__)
@@ -69,10 +70,12 @@ class SessionAgent:
         self._xrun_pids: dict[int, int] = {}
         self._xruns_seen = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped = asyncio.Event()  # set in the agent's loop only
         self._link = HelperLink(bus, self._sync)
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self._backends: list[X11Focus | SwayFocus | PulseAudio | PipeWireXruns] = []
+        self._backends: list[SupervisedWatcher] = []
+        self.restarts = 0  # unexpected exceptions the agent's own loop survived
         self.reports = 0
         self._pidfds = hasattr(os, "pidfd_open")
 
@@ -87,7 +90,7 @@ class SessionAgent:
         for backend in self._backends:
             backend.stop()
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._link.stop)
+            self._loop.call_soon_threadsafe(self._stop_soon)
         if self._thread is not None:
             self._thread.join(timeout=10)
 
@@ -177,14 +180,33 @@ class SessionAgent:
             self._backends.append(PipeWireXruns(lambda n: self._post(self._set_xruns, n), self.env))
         for backend in self._backends:
             backend.start()
-        idle = asyncio.ensure_future(self._follow_idle())
+        idle = asyncio.ensure_future(self._guarded("idle time", self._follow_idle))
         self._ready.set()
         try:
-            await self._link.run()
+            await self._guarded("the helper link", self._link.run)
         finally:
             idle.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await idle
+
+    async def _guarded(self, what: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Runs `run` to its end; an unexpected exception is logged with its traceback and `run`
+        starts again after a backoff, so no part of the agent is lost without a word."""
+        delay = BACKOFF_MIN
+        while not self._stopped.is_set():
+            try:
+                await run()
+                return
+            except Exception:
+                self.restarts += 1
+                log.exception("session agent: %s failed; starting it again in %.1f s", what, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), delay)
+            delay = min(BACKOFF_MAX, delay * 2)
+
+    def _stop_soon(self) -> None:
+        self._stopped.set()
+        self._link.stop()
 
     async def _follow_idle(self) -> None:
         session = None

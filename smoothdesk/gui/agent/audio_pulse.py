@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import pulsectl
 
 from smoothdesk.gui.agent.state import Audio
+from smoothdesk.gui.agent.watcher import SupervisedWatcher
 
 log = logging.getLogger(__name__)
 
-RETRY_MIN, RETRY_MAX = 1.0, 30.0
+CONNECT_TIMEOUT = 5.0
 
 
 def playing(sink_inputs: list[pulsectl.PulseSinkInputInfo]) -> Audio:
@@ -33,52 +35,55 @@ def playing(sink_inputs: list[pulsectl.PulseSinkInputInfo]) -> Audio:
     return Audio(frozenset(pids), tuple(sorted(apps)))
 
 
-class PulseAudio:
+class PulseAudio(SupervisedWatcher):
     """Reports the playing clients to `on_change` from its own thread whenever streams change."""
+
+    thread_name = "smoothdesk-audio-pulse"
+    # PulseDisconnected (from event_listen when the server goes) is not a PulseError subclass.
+    disconnects = (pulsectl.PulseError, pulsectl.PulseDisconnected)
 
     def __init__(self, on_change: Callable[[Audio], None], server: str | None = None) -> None:
         self.on_change = on_change
         self.server = server
-        self._stopping = threading.Event()
+        super().__init__(f"the sound server {server or '(default)'}")
         self._pulse: pulsectl.Pulse | None = None
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._last: Audio | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="smoothdesk-audio-pulse", daemon=True)
-        self._thread.start()
+    def _report(self, audio: Audio) -> None:
+        if audio != self._last:
+            self._last = audio
+            self.on_change(audio)
 
-    def stop(self) -> None:
-        self._stopping.set()
-        with self._lock:
-            if self._pulse is not None:
-                self._pulse.event_listen_stop()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def _gone(self, why: str) -> None:
+        self._report(Audio(reason=f"no sound server: {why}"))
 
-    def _run(self) -> None:
-        delay = RETRY_MIN
-        last: Audio | None = None
-        while not self._stopping.is_set():
+    def _interrupt(self) -> None:
+        # event_listen_stop() is lost when it comes before event_listen() has started polling
+        # (pulsectl says so): repeat it until the thread is out, as pulsectl advises.
+        super()._interrupt()
+        deadline = time.monotonic() + 5
+        while self.alive and time.monotonic() < deadline:
+            with self._lock:
+                if self._pulse is not None:
+                    self._pulse.event_listen_stop()
+            if self._thread is not None:
+                self._thread.join(0.05)
+
+    def _session(self) -> None:
+        with pulsectl.Pulse("smoothdesk-agent", server=self.server, connect=False) as pulse:
+            pulse.connect(timeout=CONNECT_TIMEOUT)  # a stopped server must not hold the thread for good
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self._pulse = pulse
             try:
-                with pulsectl.Pulse("smoothdesk-agent", server=self.server) as pulse:
-                    with self._lock:
-                        self._pulse = pulse
-                    delay = RETRY_MIN
-                    last = self._follow(pulse, last)
-            except pulsectl.PulseError as exc:
-                audio = Audio(reason=f"no sound server: {exc}")
-                if audio != last:
-                    self.on_change(audio)
-                    last = audio
+                self._follow(pulse)
             finally:
                 with self._lock:
                     self._pulse = None
-            # The server went away (or never came): try again, a little later each time.
-            self._stopping.wait(delay)
-            delay = min(RETRY_MAX, delay * 2)
 
-    def _follow(self, pulse: pulsectl.Pulse, last: Audio | None) -> Audio | None:
+    def _follow(self, pulse: pulsectl.Pulse) -> None:
         changed = threading.Event()
         pulse.event_mask_set("sink_input")
 
@@ -89,11 +94,9 @@ class PulseAudio:
         pulse.event_callback_set(on_event)
         while not self._stopping.is_set():
             audio = playing(pulse.sink_input_list())
-            if audio != last:
-                self.on_change(audio)
-                last = audio
+            self._up()
+            self._report(audio)
             changed.clear()
-            pulse.event_listen()  # returns after an event, or when stop() interrupts it
+            pulse.event_listen()  # returns after an event or stop(); raises PulseDisconnected
             if not changed.is_set() and not self._stopping.is_set():
-                break  # woken without an event: the connection is gone
-        return last
+                return  # woken without an event: the connection is gone

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from smoothdesk.gui.agent.state import Focus
-from smoothdesk.gui.agent.watcher import WakeableThread
+from smoothdesk.gui.agent.watcher import SupervisedWatcher
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ GET_TREE, SUBSCRIBE, GET_VERSION = 4, 2, 7
 EVENT = 0x80000000
 WORKSPACE_EVENT, WINDOW_EVENT = EVENT | 0, EVENT | 3
 MAX_PAYLOAD = 64 << 20  # a desktop's tree is kilobytes; more means the stream is not sway's
-RETRY = 2.0
+RETRY = 2.0  # the longest wait between reconnects: a restarted sway is found this soon
 
 
 class ProtocolError(Exception):
@@ -138,16 +138,21 @@ def probe(path: str, timeout: float = 2.0) -> str:
         return f"sway IPC at {path} does not answer: {exc}"
 
 
-class SwayFocus(WakeableThread):
-    """Reports the focused window's process to `on_change` from its own thread, on every change."""
+class SwayFocus(SupervisedWatcher):
+    """Reports the focused window's process to `on_change` from its own thread, on every change.
+
+    A sway started again with the same $SWAYSOCK (sway takes it when the path is free) is
+    followed; one that picks a new path is not, since the agent's environment names the old one.
+    """
 
     thread_name = "smoothdesk-focus-sway"
+    disconnects = (OSError, ProtocolError)
 
     def __init__(self, on_change: Callable[[Focus], None], path: str, retry: float = RETRY) -> None:
         self.on_change = on_change
         self.path = path
-        self.retry = retry
-        super().__init__()
+        self.backoff_min, self.backoff_max = min(self.backoff_min, retry), retry
+        super().__init__(f"sway IPC at {path}")
         self._last: Focus | None = None
         self._current: int | None = None
 
@@ -156,21 +161,14 @@ class SwayFocus(WakeableThread):
             self._last = focus
             self.on_change(focus)
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                    sock.connect(self.path)
-                    self._serve(sock)
-                why = "closed the connection"
-            except (OSError, ProtocolError) as exc:
-                why = str(exc)
-            if self._stopping.is_set():
-                return
-            self._current = None
-            self._report(Focus.unknown(f"no focus from sway IPC at {self.path}: {why}"))
-            # Sway may be restarting; a new sway listens on a new path, so this only helps a hiccup.
-            select.select([self._wake_r], [], [], self.retry)
+    def _gone(self, why: str) -> None:
+        self._current = None
+        self._report(Focus.unknown(f"no focus from sway IPC at {self.path}: {why}"))
+
+    def _session(self) -> None:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(self.path)
+            self._serve(sock)
 
     def _serve(self, sock: socket.socket) -> None:
         # Subscribe before reading the tree so no change falls between the two.
@@ -193,6 +191,7 @@ class SwayFocus(WakeableThread):
                 if not isinstance(body, dict):
                     raise ValueError("get_tree reply is not an object")
                 found: tuple[int | None, Focus] | None = focus_in_tree(body)
+                self._up()
             elif kind == SUBSCRIBE:
                 if not (isinstance(body, dict) and body.get("success") is True):
                     raise ProtocolError(f"sway refused the subscription: {payload[:200]!r}")

@@ -11,36 +11,41 @@ from typing import Any
 
 from Xlib import X, Xatom
 from Xlib.display import Display
-from Xlib.error import DisplayError, XError
+from Xlib.error import ConnectionClosedError, DisplayError, XError
 
 from smoothdesk.gui.agent.state import Focus
-from smoothdesk.gui.agent.watcher import WakeableThread
+from smoothdesk.gui.agent.watcher import SupervisedWatcher
 
 log = logging.getLogger(__name__)
 
 
-class X11Focus(WakeableThread):
+class X11Focus(SupervisedWatcher):
     """Reports the focused window's process to `on_change` from its own thread, on every change."""
 
     thread_name = "smoothdesk-focus-x11"
+    # What python-xlib raises when the server cannot be reached (DisplayError) or goes away
+    # mid-session (ConnectionClosedError, or the socket's OSError); XError is a failed request.
+    disconnects = (ConnectionClosedError, DisplayError, OSError, XError)
 
     def __init__(self, on_change: Callable[[Focus], None], display: str | None = None) -> None:
         self.on_change = on_change
         self.display_name = display or os.environ.get("DISPLAY", "")
         self.hostnames = {socket.gethostname(), socket.getfqdn(), "localhost"}
-        super().__init__()
+        super().__init__(f"the X display {self.display_name!r}")
+        self._last: Focus | None = None
 
-    def _run(self) -> None:
-        try:
-            d = Display(self.display_name)
-        except (DisplayError, OSError, XError) as exc:
-            self.on_change(Focus.unknown(f"cannot open X display {self.display_name!r}: {exc}"))
-            return
+    def _report(self, focus: Focus) -> None:
+        if focus != self._last:
+            self._last = focus
+            self.on_change(focus)
+
+    def _gone(self, why: str) -> None:
+        self._report(Focus.unknown(f"no focus from the X display {self.display_name!r}: {why}"))
+
+    def _session(self) -> None:
+        d = Display(self.display_name)
         try:
             self._serve(d)
-        except Exception as exc:  # python-xlib raises bare Exception subclasses when the server goes
-            if not self._stopping.is_set():
-                self.on_change(Focus.unknown(f"lost the X display {self.display_name!r}: {exc}"))
         finally:
             d.close()
 
@@ -49,16 +54,14 @@ class X11Focus(WakeableThread):
         active = d.intern_atom("_NET_ACTIVE_WINDOW")
         watched: Any = None
         root.change_attributes(event_mask=X.PropertyChangeMask)
-        last: Focus | None = None
         while not self._stopping.is_set():
             focus, window = self.read_focus(d)
             # The focused window may gain its pid or title after it is focused: watch it too.
             if window is not watched and window is not None:
                 window.change_attributes(event_mask=X.PropertyChangeMask)
             watched = window
-            if focus != last:
-                self.on_change(focus)
-                last = focus
+            self._up()
+            self._report(focus)
             if not self._wait_for(d, active):
                 return
 

@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from smoothdesk.gui.agent.watcher import SourceGone, SupervisedWatcher
+
 log = logging.getLogger(__name__)
 
-RETRY_MIN, RETRY_MAX = 2.0, 60.0
 SOURCE = "pipewire"
+ABSENT_RETRY = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,77 +78,65 @@ class LineReader:
         return XrunNews(SOURCE, count, by_pid) if count else None
 
 
-class PipeWireXruns:
+class PipeWireXruns(SupervisedWatcher):
     """Runs the profiler child while PipeWire is there; `on_change` gets XrunNews from its thread."""
+
+    thread_name = "smoothdesk-xruns"
+    backoff_min, backoff_max = 1.0, 60.0  # a child that fails costs a Python start: not every second
 
     def __init__(self, on_change: Callable[[XrunNews], None], env: Mapping[str, str] | None = None) -> None:
         self.on_change = on_change
         self.env = dict(os.environ if env is None else env)
-        self._stopping = threading.Event()
+        super().__init__("PipeWire's xrun profiler")
         self._lock = threading.Lock()
         self._child: subprocess.Popen[str] | None = None
-        self._thread: threading.Thread | None = None
-        self._said = ""  # the last "no source" reason logged, so each is logged once
+        self._said = ""  # the last state reported ("pipewire", or why there is no source)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="smoothdesk-xruns", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
+    def _interrupt(self) -> None:
+        super()._interrupt()
         with self._lock:
             if self._child is not None and self._child.poll() is None:
                 self._child.terminate()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
-    def _no_source(self, reason: str) -> None:
-        if reason != self._said:
-            log.info("audio xruns are not reported: %s", reason)
-            self._said = reason
-            self.on_change(XrunNews("", reason=reason))
+    def _gone(self, why: str) -> None:
+        if why != self._said:
+            self._said = why
+            self.on_change(XrunNews("", reason=why))
 
-    def _run(self) -> None:
-        delay = RETRY_MIN
-        while not self._stopping.is_set():
-            if pipewire_socket(self.env) is None:
-                self._no_source("this session runs no PipeWire (PulseAudio alone has no xrun counts)")
-            elif self._follow():
-                delay = RETRY_MIN
-            # PipeWire is absent or went away: look again later (a stat, no subprocess, until it is back).
-            self._stopping.wait(delay)
-            delay = min(RETRY_MAX, delay * 2)
-
-    def _follow(self) -> bool:
-        """Runs one child to its end; True if it got as far as counting."""
+    def _session(self) -> None:
+        if pipewire_socket(self.env) is None:
+            # Only a stat until the socket is back, so look often: PipeWire is counted again
+            # within seconds of its return.
+            self._delay = min(self._delay, ABSENT_RETRY)
+            raise SourceGone("this session runs no PipeWire (PulseAudio alone has no xrun counts)")
         argv = [sys.executable, "-m", "smoothdesk.gui.agent.pw_profiler"]
         with self._lock:
             if self._stopping.is_set():
-                return False
+                return
             child = self._child = subprocess.Popen(
                 argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
             )
-        counted = False
-        assert child.stdout is not None
-        with child.stdout:
-            counted = self._read(child.stdout, child.pid)
-        child.wait()
-        if counted and not self._stopping.is_set():
-            self._no_source(f"the PipeWire profiler ended (exit {child.returncode})")
-        return counted
+        try:
+            assert child.stdout is not None
+            with child.stdout:
+                why = self._read(child.stdout, child.pid)
+        finally:
+            child.wait()
+        raise SourceGone(why or f"the PipeWire profiler ended (exit {child.returncode})")
 
-    def _read(self, lines: Iterable[str], pid: int) -> bool:
-        reader, counted = LineReader(), False
+    def _read(self, lines: Iterable[str], pid: int) -> str:
+        """Follows the child to its end; the last error it gave ("" if none)."""
+        reader, why = LineReader(), ""
         for line in lines:
             news = reader.feed(line)
             if news is None:
                 continue
             if not news.source:
-                self._no_source(news.reason)
+                why = news.reason
                 continue
-            counted = True
             if self._said != SOURCE:
                 log.info("audio xruns from PipeWire's profiler (pid %d)", pid)
                 self._said = SOURCE
+                self._up()
             self.on_change(news)
-        return counted
+        return why
