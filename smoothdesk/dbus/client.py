@@ -7,6 +7,7 @@ from typing import Any
 from dbus_fast import BusType, Message, MessageType
 from dbus_fast.aio import MessageBus
 
+from smoothdesk.dbus import connection
 from smoothdesk.dbus.errors import BusError
 from smoothdesk.dbus.names import BUS_NAME, INTERFACE, METHODS_BY_NAME, OBJECT_PATH
 from smoothdesk.dbus.variant import from_variant, to_variant
@@ -28,10 +29,14 @@ async def connect(spec: str, *, unix_fds: bool = False) -> MessageBus:
     bus_type, address = parse_bus(spec)
     try:
         if address is not None:
-            return await MessageBus(bus_address=address, negotiate_unix_fd=unix_fds).connect()
-        return await MessageBus(bus_type=bus_type or BusType.SESSION, negotiate_unix_fd=unix_fds).connect()
+            bus = await MessageBus(bus_address=address, negotiate_unix_fd=unix_fds).connect()
+        else:
+            bus = await MessageBus(bus_type=bus_type or BusType.SESSION, negotiate_unix_fd=unix_fds).connect()
     except (OSError, ValueError, Exception) as exc:
         raise BusError(f"cannot connect to the {spec} bus: {exc}") from None
+    # A full socket must not end the connection (dbus-fast's EAGAIN bug; see dbus/connection.py).
+    connection.install(bus)
+    return bus
 
 
 class HelperClient:

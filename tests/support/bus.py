@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -91,3 +92,60 @@ def private_bus() -> Iterator[str]:
         if proc.stdout is not None:
             proc.stdout.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+class RestartableBus:
+    """A dbus-daemon on a fixed socket path that a test can pause, kill and start again.
+
+    `config` is a template with `{socket}`: the permissive CONFIG by default, or a system-like
+    one (tests.support.polkit). The address stays the same across restarts, as the system bus's
+    does when systemd restarts dbus-daemon.
+    """
+
+    def __init__(self, config: str = CONFIG) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="sd-rbus-", dir="/tmp"))
+        self.dir.chmod(0o755)
+        self.socket = self.dir / "bus"
+        self.config = self.dir / "bus.conf"
+        self.config.write_text(config.format(socket=self.socket), encoding="utf-8")
+        self.address = f"unix:path={self.socket}"
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> str:
+        self.socket.unlink(missing_ok=True)
+        self.proc = subprocess.Popen(
+            ["dbus-daemon", f"--config-file={self.config}", "--nofork", "--print-address"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        if not self.proc.stdout.readline().strip():
+            raise RuntimeError("dbus-daemon did not print an address")
+        os.chmod(self.socket, 0o777)
+        return self.address
+
+    def kill(self) -> None:
+        """SIGKILL: every connection drops at once, as in a crash of the bus daemon."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+            self.proc = None
+
+    def restart(self) -> str:
+        self.kill()
+        return self.start()
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)  # in case a test left it stopped
+        self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> RestartableBus:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
