@@ -36,9 +36,16 @@ from smoothdesk.actuator import syscalls as sc
 from smoothdesk.core import AppGroup, Decision, PriorityClass, ProcessRecord, Reason
 from smoothdesk.core.process import SCHED_BATCH, SCHED_IDLE
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from io_progress import io_progress
+from levers_tables import print_slice_table, print_table, slice_variants
+
+from smoothdesk.actuator import slices
+
 HOGS = 8
 NO_HOGS = "no hogs (probe alone)"
 FG_SECONDS = 1.5
+FIGURES = ("p50", "p95", "p99", "max", "done_p50", "done_p99")  # from the probe's JSON
 PROC = Path("/proc")
 CG_MOUNT = Path("/sys/fs/cgroup/cpu")
 HOG_C = r"""
@@ -236,6 +243,8 @@ def run_variant(
     fifo: bool,
     seconds: float,
     hogs_count: int = HOGS,
+    slice_ns: int = 0,
+    share: bool = True,
 ) -> dict[str, float]:
     hogs = Hogs(hog, separate, hogs_count)
     cpus = allowed_cpus()
@@ -245,8 +254,12 @@ def run_variant(
             apply(hogs)
         time.sleep(0.2)
         before, busy0, t0 = hogs.cpu_ticks(), busy_ticks(cpus), time.monotonic()
+        # A slice is set in the child before exec, so the probe has it from its first wake-up.
         proc = subprocess.Popen(
-            [str(probe), str(seconds)] + (["fifo"] if fifo else []), stdout=subprocess.PIPE, text=True
+            [str(probe), str(seconds)] + (["fifo"] if fifo else []),
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=(lambda: slices.set_slice(0, slice_ns)) if slice_ns else None,  # noqa: PLW1509
         )
         out, _ = proc.communicate()
         elapsed = time.monotonic() - t0
@@ -256,7 +269,7 @@ def run_variant(
         foreign = busy_ticks(cpus) - busy0 - hog_ticks - probe_ticks
         result["hog_cpu_pct"] = 100.0 * hog_ticks / hz / elapsed
         result["foreign_pct"] = max(0.0, 100.0 * foreign / hz / elapsed / len(cpus))
-        result["fg_share_pct"] = foreground_share(hog, cpus)
+        result["fg_share_pct"] = foreground_share(hog, cpus) if share else 0.0
         return result
     finally:
         act = getattr(hogs, "actuator", None)
@@ -287,70 +300,6 @@ def foreground_share(hog: Path, cpus: list[int]) -> float:
         fg.wait()
 
 
-def io_progress(where: Path, seconds: float) -> list[dict[str, object]]:
-    """Does a demoted IO reader still make progress next to 4 best-effort readers?
-
-    O_DIRECT 4 KiB random reads of a 256 MiB file written in `where` (a directory on the disk
-    to test). The low reader runs with each candidate ioprio; the result is its reads per
-    second against each of the others'.
-    """
-    import mmap
-    import random
-    import threading
-
-    data = where / "sd-bench-io.bin"
-    size = 256 << 20
-    with data.open("wb") as f:
-        chunk = os.urandom(1 << 20)
-        for _ in range(size >> 20):
-            f.write(chunk)
-        os.fsync(f.fileno())
-    st = data.stat()
-    dev = Path(f"/sys/dev/block/{os.major(st.st_dev)}:{os.minor(st.st_dev)}")
-    queue = dev / "queue" if (dev / "queue").exists() else dev.resolve().parent / "queue"
-    sched = (queue / "scheduler").read_text().strip()
-    device = data
-    rows: list[dict[str, object]] = []
-    for label, prio in (
-        ("best-effort 4 (default)", None),
-        ("best-effort 7", sc.ioprio_value(sc.IOPRIO_CLASS_BE, 7)),
-        ("idle class", sc.ioprio_value(sc.IOPRIO_CLASS_IDLE, 0)),
-    ):
-        stop = time.monotonic() + seconds
-        counts = [0] * 5
-
-        def reader(i: int, prio: int | None = prio, stop: float = stop, counts: list[int] = counts) -> None:
-            if i == 4 and prio is not None:
-                sc.set_ioprio(threading.get_native_id(), prio)
-            buf = mmap.mmap(-1, 4096)
-            fd = os.open(device, os.O_RDONLY | os.O_DIRECT)
-            rnd = random.Random(i)
-            try:
-                while time.monotonic() < stop:
-                    os.preadv(fd, [buf], rnd.randrange(size // 4096) * 4096)
-                    counts[i] += 1
-            finally:
-                os.close(fd)
-                buf.close()
-
-        threads = [threading.Thread(target=reader, args=(i,)) for i in range(5)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        others = sum(counts[:4]) / 4 / seconds
-        rows.append(
-            {
-                "low reader ioprio": label,
-                "low reads/s": counts[4] / seconds,
-                "each other reader reads/s": others,
-                "scheduler": sched,
-            }
-        )
-    data.unlink()
-    return rows
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=5.0)
@@ -366,6 +315,15 @@ def main() -> int:
     )
     ap.add_argument(
         "--io", type=Path, metavar="DIR", help="only run the IO progress check on the disk of DIR"
+    )
+    ap.add_argument(
+        "--slices", action="store_true", help="only run the probe-slice sweep (see bench/levers_tables.py)"
+    )
+    ap.add_argument(
+        "--done-limit",
+        type=float,
+        default=1.25,
+        help="with --slices: the slice picked may make completion p99 at most this x the base slice's",
     )
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -385,10 +343,15 @@ def main() -> int:
             )
         return 0
     tmp = Path(tempfile.mkdtemp(prefix="sd-bench-"))
+    table = (
+        slice_variants(tmp / "run", actuator_class)
+        if args.slices
+        else [(*v, 0) for v in variants(tmp / "run")]
+    )
     plan = [
-        (topo, separate, name, apply, fifo)
+        (topo, separate, name, apply, fifo, slice_ns)
         for topo, separate in (("same session", False), ("other session", True))
-        for name, apply, fifo, only_sep in variants(tmp / "run")
+        for name, apply, fifo, only_sep, slice_ns in table
         if not (only_sep and not separate)
         and not (args.only and not any(o in name for o in args.only.split(",")))
         and not (separate and name == NO_HOGS)
@@ -397,7 +360,7 @@ def main() -> int:
     try:
         probe, hog = build(tmp)
         for rep in range(args.reps):
-            for topo, separate, name, apply, fifo in plan:
+            for topo, separate, name, apply, fifo, slice_ns in plan:
                 r = run_variant(
                     probe,
                     hog,
@@ -406,10 +369,13 @@ def main() -> int:
                     fifo=fifo,
                     seconds=args.seconds,
                     hogs_count=0 if name == NO_HOGS else HOGS,
+                    slice_ns=slice_ns,
+                    share=not args.slices,
                 )
                 runs.setdefault((topo, name), []).append(r)
                 print(
                     f"  rep {rep + 1} {topo:13} {name:38} p99={r['p99']:>7.0f} us "
+                    f"done p99={r['done_p99']:>7.0f} us "
                     f"fg={r['fg_share_pct']:3.0f}% foreign={r['foreign_pct']:3.0f}%",
                     file=sys.stderr,
                 )
@@ -421,33 +387,18 @@ def main() -> int:
         quiet = [r for r in every if r["foreign_pct"] <= args.max_foreign]
         rs = quiet if len(quiet) >= 2 else every
         row: dict[str, object] = {"topology": topo, "variant": name, "runs": f"{len(rs)}/{len(every)}"}
-        for k in ("p50", "p95", "p99", "max", "hog_cpu_pct", "fg_share_pct", "foreign_pct"):
+        for k in (*FIGURES, "hog_cpu_pct", "fg_share_pct", "foreign_pct"):
             row[k] = statistics.median(float(r[k]) for r in rs)
         row["late_pct"] = 100.0 * sum(r["over_1ms"] for r in rs) / sum(r["samples"] for r in rs)
         row["p99_runs"] = [r["p99"] for r in rs]
         rows.append(row)
-    print_table(rows)
+    if args.slices:
+        print_slice_table(rows, args.done_limit)
+    else:
+        print_table(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0
-
-
-def print_table(rows: list[dict[str, object]]) -> None:
-    print(
-        "| topology | variant | p50 us | p95 us | p99 us | wakes >1 ms | p99/unmanaged | p99/FIFO "
-        "| fg share % | hog CPU % | foreign % | runs |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for row in rows:
-        same = {str(r["variant"]): float(r["p99"]) for r in rows if r["topology"] == row["topology"]}  # type: ignore[arg-type]
-        base, fifo = same.get("unmanaged", 0.0), same.get("probe SCHED_FIFO", 0.0)
-        p99 = float(row["p99"])  # type: ignore[arg-type]
-        print(
-            f"| {row['topology']} | {row['variant']} | {row['p50']:.0f} | {row['p95']:.0f} | {p99:.0f} "
-            f"| {row['late_pct']:.2f}% | {p99 / base if base else 0:.3f} | {p99 / fifo if fifo else 0:.1f} "
-            f"| {row['fg_share_pct']:.0f} | {row['hog_cpu_pct']:.0f} | {row['foreign_pct']:.0f} "
-            f"| {row['runs']} |"
-        )
 
 
 if __name__ == "__main__":

@@ -62,7 +62,9 @@ class LeverSet:
     """The levers one class pulls; None leaves that lever alone.
 
     `ioprio` is (class, level); `cpu_weight` and `io_weight` are on the cgroup v2 scale 1..10000
-    (100 is the default; cgroup v1 cpu.shares = weight * 1024 / 100).
+    (100 is the default; cgroup v1 cpu.shares = weight * 1024 / 100). `slice_ns` is an EEVDF
+    custom slice for SCHED_OTHER threads that have none (see actuator.slices): a latency lever
+    that takes no CPU share from anyone, so it is the one lever a promoted class may pull.
     """
 
     nice: int | None = None
@@ -72,10 +74,16 @@ class LeverSet:
     cpu_weight: int | None = None
     cpu_idle: bool | None = None
     io_weight: int | None = None
+    slice_ns: int | None = None
 
     @property
     def touches_threads(self) -> bool:
-        return self.nice is not None or self.policy is not None or self.ioprio is not None
+        return (
+            self.nice is not None
+            or self.policy is not None
+            or self.ioprio is not None
+            or self.slice_ns is not None
+        )
 
     @property
     def touches_cgroup(self) -> bool:
@@ -88,11 +96,12 @@ class LeverSet:
 
 NO_LEVERS = LeverSet()
 IDLE_IOPRIO = (IOPRIO_CLASS_IDLE, 0)
+FOCUS_SLICE_NS = 250_000  # PROVISIONAL until bench_levers --slices picks it
 
 DEFAULT_LEVERS: Mapping[PriorityClass, LeverSet] = MappingProxyType(
     {
-        PriorityClass.CRITICAL: NO_LEVERS,
-        PriorityClass.INTERACTIVE: NO_LEVERS,
+        PriorityClass.CRITICAL: LeverSet(slice_ns=FOCUS_SLICE_NS),
+        PriorityClass.INTERACTIVE: LeverSet(slice_ns=FOCUS_SLICE_NS),
         PriorityClass.NORMAL: NO_LEVERS,
         PriorityClass.BACKGROUND: LeverSet(
             nice=19,
@@ -127,6 +136,8 @@ def _io_key(value: int, nice: int) -> tuple[int, int] | None:
 def thread_target(original: ThreadState, levers: LeverSet) -> ThreadState:
     """The state a thread should have: each lever moves only downwards from the original.
 
+    The slice is the exception that takes nothing from others: it is set only on a thread that
+    ends up SCHED_OTHER and has no custom slice of its own (one it or its user chose is theirs).
     A realtime thread is returned unchanged, whatever the levers say.
     """
     flags = original.policy & SCHED_RESET_ON_FORK
@@ -143,7 +154,10 @@ def thread_target(original: ThreadState, levers: LeverSet) -> ThreadState:
         have, want = _io_key(original.ioprio, original.nice), _io_key(wanted, nice)
         if have is not None and want is not None and want > have:
             ioprio = wanted
-    return ThreadState(nice, policy | flags, ioprio)
+    slice_ns = original.slice_ns
+    if levers.slice_ns is not None and original.slice_ns == 0 and policy == SCHED_OTHER:
+        slice_ns = levers.slice_ns
+    return ThreadState(nice, policy | flags, ioprio, slice_ns)
 
 
 def _restorable_nice(original_nice: int, rlimit_nice: int) -> bool:

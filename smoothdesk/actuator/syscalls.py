@@ -1,4 +1,4 @@
-"""Per-thread scheduling syscalls and the /proc reads they need: nice, policy, ioprio, autogroup."""
+"""Per-thread scheduling syscalls and the /proc reads they need: nice, policy, ioprio, slice, autogroup."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import os
 import platform
 from pathlib import Path
 from typing import NamedTuple
+
+from smoothdesk.actuator.slices import read_slice
 
 IOPRIO_CLASS_NONE = 0
 IOPRIO_CLASS_RT = 1
@@ -32,11 +34,13 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 class ThreadState(NamedTuple):
-    """What we may change on one thread: nice, raw policy (with flags), raw ioprio value."""
+    """What we may change on one thread: nice, raw policy (with flags), raw ioprio value, and
+    the EEVDF custom slice in ns (0: none; a journal from before slices reads as 0)."""
 
     nice: int
     policy: int
     ioprio: int
+    slice_ns: int = 0
 
 
 def ioprio_value(klass: int, level: int) -> int:
@@ -93,7 +97,7 @@ def set_policy(tid: int, policy: int) -> None:
 
 
 def read_thread(tid: int) -> ThreadState:
-    return ThreadState(get_nice(tid), get_policy(tid), get_ioprio(tid))
+    return ThreadState(get_nice(tid), get_policy(tid), get_ioprio(tid), read_slice(tid))
 
 
 def list_tids(pid: int, proc_root: Path) -> list[int]:

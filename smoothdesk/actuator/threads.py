@@ -1,4 +1,4 @@
-"""Applying and undoing the per-thread levers (nice, policy, ioprio) of one process."""
+"""Applying and undoing the per-thread levers (nice, policy, ioprio, slice) of one process."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from smoothdesk.actuator.journal import ProcEntry, ThreadRecord
 from smoothdesk.actuator.levers import LeverSet, thread_target
+from smoothdesk.actuator.slices import set_slice
 from smoothdesk.actuator.syscalls import (
     ThreadState,
     list_tids,
@@ -25,7 +26,7 @@ class ThreadChange:
     target: ThreadState
 
 
-_FIELDS = ("nice", "policy", "ioprio")
+_FIELDS = ("nice", "policy", "ioprio", "slice_ns")
 
 
 def _derive(entry: ProcEntry, current: ThreadState) -> ThreadRecord:
@@ -68,6 +69,11 @@ def plan_threads(
 
 
 def _set(tid: int, current: ThreadState, target: ThreadState) -> None:
+    # A slice is only set or cleared while the thread is SCHED_OTHER/BATCH: clear it before a
+    # move to SCHED_IDLE, set it after the policy is final.
+    slice_first = current.slice_ns != target.slice_ns and target.slice_ns == 0
+    if slice_first:
+        set_slice(tid, 0)
     # nice first: leaving SCHED_IDLE is checked against the thread's nice at that moment.
     if current.nice != target.nice:
         set_nice(tid, target.nice)
@@ -75,6 +81,8 @@ def _set(tid: int, current: ThreadState, target: ThreadState) -> None:
         set_policy(tid, target.policy)
     if current.ioprio != target.ioprio:
         set_ioprio(tid, target.ioprio)
+    if current.slice_ns != target.slice_ns and not slice_first:
+        set_slice(tid, target.slice_ns)
 
 
 def execute(pid: int, changes: list[ThreadChange], proc_root: Path) -> OSError | None:
@@ -105,7 +113,8 @@ def restore_threads(entry: ProcEntry, proc_root: Path) -> list[str]:
         except ProcessLookupError:
             continue
         rec = entry.threads.get(tid) or _derive(entry, current)
-        for field, setter in zip(_FIELDS, (set_nice, set_policy, set_ioprio), strict=True):
+        setters = (set_nice, set_policy, set_ioprio, set_slice)
+        for field, setter in zip(_FIELDS, setters, strict=True):
             have = getattr(current, field)
             orig, ours = getattr(rec.orig, field), getattr(rec.set, field)
             if have != ours or orig == ours:
@@ -115,7 +124,8 @@ def restore_threads(entry: ProcEntry, proc_root: Path) -> list[str]:
             except ProcessLookupError:
                 break
             except OSError as exc:
-                if exc.errno not in (errno.EPERM, errno.EACCES):
+                # EINVAL: a slice cannot be cleared while the program keeps the thread SCHED_IDLE.
+                if exc.errno not in (errno.EPERM, errno.EACCES, errno.EINVAL):
                     raise
                 refused.append(f"{entry.key} thread {tid}: {field} {have} -> {orig} refused")
     return refused

@@ -65,9 +65,10 @@ def test_reset_on_fork_flag_survives() -> None:
 
 
 @pytest.mark.parametrize("klass", [PriorityClass.CRITICAL, PriorityClass.INTERACTIVE, PriorityClass.NORMAL])
-def test_undemoted_classes_change_nothing(klass: PriorityClass) -> None:
-    assert DEFAULT_LEVERS[klass] == LeverSet()
-    assert thread_target(PLAIN, DEFAULT_LEVERS[klass]) == PLAIN
+def test_undemoted_classes_change_nothing_but_the_slice(klass: PriorityClass) -> None:
+    # The slice takes no CPU share from anyone (see test_actuator_slices).
+    assert DEFAULT_LEVERS[klass] == LeverSet(slice_ns=DEFAULT_LEVERS[klass].slice_ns)
+    assert thread_target(PLAIN, DEFAULT_LEVERS[klass])._replace(slice_ns=0) == PLAIN
 
 
 @pytest.mark.parametrize("klass", [PriorityClass.BACKGROUND, PriorityClass.IDLE])
