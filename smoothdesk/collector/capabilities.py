@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from smoothdesk.actuator.slices import probe_support
 from smoothdesk.collector.cgroups import cgroup_mode, controllers
 from smoothdesk.collector.devices import block_devices
 from smoothdesk.collector.errors import CollectorError
@@ -29,7 +30,7 @@ class Finding:
 
 def probe(root: Path = Path("/")) -> list[Finding]:
     """Every finding about the machine under root (a fake tree in tests)."""
-    findings = [probe_autogroup(root), probe_sched_ext(root)]
+    findings = [probe_autogroup(root), probe_sched_ext(root), probe_slices(root)]
     findings += probe_cgroups(root)
     findings += probe_io_schedulers(root)
     findings += [
@@ -93,6 +94,33 @@ def probe_sched_ext(root: Path) -> Finding:
         f"sched_ext is available but {state.strip() or 'not'} enabled",
         "the built-in scheduler runs and honours nice and weights; this changes if a BPF "
         "scheduler is loaded.",
+    )
+
+
+def probe_slices(root: Path) -> Finding:
+    """Whether the kernel honours EEVDF custom slices: set one on a throwaway thread, read it back."""
+    if root != Path("/"):
+        return Finding("slices", INFO, "not probed (fake root)", "custom slices are probed only live.")
+    support = probe_support()
+    if not support.honoured:
+        return Finding(
+            "slices",
+            WARN,
+            f"the kernel does not honour EEVDF custom slices: {support.detail}",
+            "the focused and critical classes get no shorter slice (it needs Linux 6.12 or "
+            "later with EEVDF); demoting the load still works.",
+        )
+    scx = (read_text_quiet(f"{root}/sys/kernel/sched_ext/state") or "").strip() == "enabled"
+    return Finding(
+        "slices",
+        WARN if scx else OK,
+        f"EEVDF custom slices are honoured ({support.detail})",
+        (
+            "a BPF scheduler is active and may ignore them."
+            if scx
+            else "the focused and critical classes get a shorter slice, so they preempt the load "
+            "sooner at wake-up without taking CPU share from anyone."
+        ),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,8 @@ def test_doctor_reports_this_machine() -> None:
     assert findings["psi"]["status"] == ("ok" if Path("/proc/pressure/cpu").exists() else "missing")
     assert findings["helper"]["status"] == "warn"
     assert "not reachable" in findings["helper"]["summary"]
+    release = tuple(int(x) for x in os.uname().release.split(".")[:2])
+    assert ("are honoured" in findings["slices"]["summary"]) == (release >= (6, 12))
     for f in findings.values():
         assert f["meaning"], f
 

@@ -125,3 +125,27 @@ def test_this_machine_matches_independent_reads() -> None:
             assert found[key].status == "warn"
     if os.geteuid() == 0:
         assert found["netlink"].status == "ok"
+
+
+def test_custom_slices_are_probed_live_only(desktop: Path) -> None:
+    assert _by_key(probe(desktop))["slices"].status == "info"
+    found = _by_key(probe())["slices"]
+    release = tuple(int(x) for x in os.uname().release.split(".")[:2])
+    # Independent of the probe: EEVDF with sched_runtime as the slice came with Linux 6.12.
+    assert (found.status != "warn") == (release >= (6, 12)), found
+    assert "shorter slice" in found.meaning
+
+
+def test_a_kernel_that_ignores_custom_slices_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stands in for a kernel older than 6.12, which this machine cannot show.
+    from smoothdesk.actuator.slices import SliceSupport
+    from smoothdesk.collector import capabilities
+
+    monkeypatch.setattr(
+        capabilities, "probe_support", lambda: SliceSupport(False, 0, "a 250 us slice read back as 0 us")
+    )
+    found = capabilities.probe_slices(Path("/"))
+    assert found.status == "warn"
+    assert "does not honour" in found.summary
+    assert "read back as 0 us" in found.summary
+    assert "6.12" in found.meaning
