@@ -137,7 +137,12 @@ def thread_target(original: ThreadState, levers: LeverSet) -> ThreadState:
     """The state a thread should have: each lever moves only downwards from the original.
 
     The slice is the exception that takes nothing from others: it is set only on a thread that
-    ends up SCHED_OTHER and has no custom slice of its own (one it or its user chose is theirs).
+    ends up SCHED_OTHER at nice >= 0 with no custom slice of its own (one it or its user chose is
+    theirs), together with SCHED_RESET_ON_FORK. A fork inherits a custom slice, and without the
+    flag every process the focused app starts (a build, a terminal's jobs) would carry ours where
+    no journal knows it; with it a child starts at the base slice (and, at nice >= 0, with its
+    parent's nice and policy, which is why a negative-nice thread gets no slice). New threads
+    start without it too; the next plan gives them the slice like any new thread.
     A realtime thread is returned unchanged, whatever the levers say.
     """
     flags = original.policy & SCHED_RESET_ON_FORK
@@ -155,8 +160,9 @@ def thread_target(original: ThreadState, levers: LeverSet) -> ThreadState:
         if have is not None and want is not None and want > have:
             ioprio = wanted
     slice_ns = original.slice_ns
-    if levers.slice_ns is not None and original.slice_ns == 0 and policy == SCHED_OTHER:
+    if levers.slice_ns is not None and original.slice_ns == 0 and policy == SCHED_OTHER and nice >= 0:
         slice_ns = levers.slice_ns
+        flags |= SCHED_RESET_ON_FORK
     return ThreadState(nice, policy | flags, ioprio, slice_ns)
 
 
@@ -175,7 +181,9 @@ def user_mode_levers(
     user_check_sched_setscheduler(); both checks use the target's limit, ours stands in for it).
     ioprio (best-effort and idle classes), an autogroup nice >= 0 and the user manager's unit
     weights can be undone by the owner, so those stay; nice and SCHED_IDLE are dropped unless
-    the limit allows going back to nice 0. SCHED_BATCH is no substitute: it measured worse than
+    the limit allows going back to nice 0. The slice is dropped: it comes with
+    SCHED_RESET_ON_FORK, which only CAP_SYS_NICE may clear, and without the flag the slice
+    would be inherited by processes no journal knows. SCHED_BATCH is no substitute: it measured worse than
     no management at all (bench/bench_levers.py).
     """
     if rlimit_nice is None:
@@ -185,5 +193,6 @@ def user_mode_levers(
     out: dict[PriorityClass, LeverSet] = {}
     for klass, levers in table.items():
         policy = None if levers.policy == SCHED_IDLE else levers.policy
-        out[klass] = levers if lenient else replace(levers, nice=None, policy=policy)
+        kept = replace(levers, slice_ns=None)
+        out[klass] = kept if lenient else replace(kept, nice=None, policy=policy)
     return out

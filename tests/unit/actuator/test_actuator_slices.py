@@ -16,10 +16,17 @@ SLICE = LeverSet(slice_ns=250_000)
 PLAIN = ThreadState(0, SCHED_OTHER, 0)
 
 
-def test_a_thread_without_a_custom_slice_gets_the_lever_and_nothing_else() -> None:
-    assert thread_target(PLAIN, SLICE) == ThreadState(0, SCHED_OTHER, 0, 250_000)
+def test_a_thread_without_a_custom_slice_gets_it_with_reset_on_fork_and_nothing_else() -> None:
+    # Reset-on-fork keeps the slice from being inherited by the processes the app starts.
+    assert thread_target(PLAIN, SLICE) == ThreadState(0, SCHED_OTHER | SCHED_RESET_ON_FORK, 0, 250_000)
     niced = ThreadState(5, SCHED_OTHER | SCHED_RESET_ON_FORK, 16391)
     assert thread_target(niced, SLICE) == niced._replace(slice_ns=250_000)
+
+
+def test_a_boosted_thread_gets_no_slice() -> None:
+    # Reset-on-fork would start its children at nice 0 instead of its negative nice.
+    boosted = ThreadState(-5, SCHED_OTHER, 0)
+    assert thread_target(boosted, SLICE) == boosted
 
 
 def test_a_slice_someone_else_chose_is_kept() -> None:
@@ -57,10 +64,12 @@ def test_the_promoted_classes_pull_only_the_slice() -> None:
         assert DEFAULT_LEVERS[klass].slice_ns is None
 
 
-def test_user_mode_keeps_the_slice() -> None:
-    # The owner can clear a custom slice without privileges (sched_setattr, same nice and policy).
-    table = user_mode_levers(DEFAULT_LEVERS, rlimit_nice=0)
-    assert table[PriorityClass.INTERACTIVE].slice_ns == DEFAULT_LEVERS[PriorityClass.INTERACTIVE].slice_ns
+@pytest.mark.parametrize("rlimit", [0, 40])
+def test_user_mode_drops_the_slice(rlimit: int) -> None:
+    # Without CAP_SYS_NICE the reset-on-fork flag that comes with it cannot be cleared again.
+    table = user_mode_levers(DEFAULT_LEVERS, rlimit_nice=rlimit)
+    assert all(levers.slice_ns is None for levers in table.values())
+    assert table[PriorityClass.BACKGROUND].ioprio == DEFAULT_LEVERS[PriorityClass.BACKGROUND].ioprio
 
 
 def test_the_journal_keeps_each_threads_slice_and_reads_older_journals_as_none() -> None:
