@@ -34,16 +34,19 @@ class Workspace:
             shutil.copy2(os.path.realpath(shutil.which("dash") or "/bin/sh"), dst)
         return dst
 
-    def hogs(self, n: int, name: str = "cc1plus", new_session: bool = False) -> list[subprocess.Popen[bytes]]:
+    def hogs(
+        self, n: int, name: str = "cc1plus", new_session: bool = False, pgid: int = 0
+    ) -> list[subprocess.Popen[bytes]]:
+        """n spinners: in a new session, or in process group pgid (0: each its own group)."""
         binary = self.binary(name)
-        extra = {"start_new_session": True} if new_session else {"process_group": 0}
+        extra = {"start_new_session": True} if new_session else {"process_group": pgid}
         hogs = [subprocess.Popen([str(binary), "-c", "while :; do :; done"], **extra) for _ in range(n)]
         self.procs += hogs
         return hogs
 
-    def run_probe(self, seconds: float, fifo: bool = False) -> dict[str, float]:
+    def run_probe(self, seconds: float, fifo: bool = False, pgid: int = 0) -> dict[str, float]:
         args = [str(self.probe), str(seconds)] + (["fifo"] if fifo else [])
-        out = subprocess.run(args, capture_output=True, text=True, check=True, process_group=0)
+        out = subprocess.run(args, capture_output=True, text=True, check=True, process_group=pgid)
         return json.loads(out.stdout)
 
     def helper(self, *extra: str, tick: float = 1.0, bus: str = "none") -> subprocess.Popen[bytes]:
