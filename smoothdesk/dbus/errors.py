@@ -10,6 +10,7 @@ NOT_FOUND = "org.smoothdesk.Error.NotFound"
 FAILED = "org.smoothdesk.Error.Failed"
 RATE_LIMITED = "org.smoothdesk.Error.RateLimited"
 UNKNOWN_METHOD = "org.freedesktop.DBus.Error.UnknownMethod"
+UNKNOWN_OBJECT = "org.freedesktop.DBus.Error.UnknownObject"
 BAD_SIGNATURE = "org.freedesktop.DBus.Error.InvalidArgs"
 
 

@@ -42,8 +42,12 @@ def on_name_lost(bus: MessageBus, forget: Callable[[str], object]) -> None:
 
 
 class CallerIdentity:
-    def __init__(self, bus: MessageBus) -> None:
+    """uid per unique name; at most `max_names` kept (a system bus allows 256 connections per
+    uid; names that left are forgotten at once, the oldest evicted if NameOwnerChanged lags)."""
+
+    def __init__(self, bus: MessageBus, max_names: int = 8192) -> None:
         self.bus = bus
+        self.max_names = max_names
         self._uids: dict[str, int] = {}
 
     def start(self) -> None:
@@ -69,5 +73,7 @@ class CallerIdentity:
         if reply is None or reply.message_type != MessageType.METHOD_RETURN:
             raise errors.AccessDenied("the bus could not tell who the caller is")
         uid = int(reply.body[0])
+        if len(self._uids) >= self.max_names:
+            del self._uids[next(iter(self._uids))]
         self._uids[sender] = uid
         return uid

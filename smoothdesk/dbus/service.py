@@ -8,6 +8,7 @@ import inspect
 import logging
 import math
 import os
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,13 +17,15 @@ from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
 from smoothdesk.core.classes import PriorityClass
-from smoothdesk.dbus import errors, procref, rulecheck
+from smoothdesk.dbus import connection, errors, procref, rulecheck
 from smoothdesk.dbus.api import Authorizer, HelperApi
+from smoothdesk.dbus.gate import Gate, Meter, heavy_key
 from smoothdesk.dbus.identity import CallerIdentity, on_name_lost
 from smoothdesk.dbus.introspection import node_xml
 from smoothdesk.dbus.names import INTERFACE, METHODS_BY_NAME, OBJECT_PATH, REPORTS, SIGNALS
 from smoothdesk.dbus.polkit import ADJUST_ANY, ADJUST_OWN, DEMOTE_OWN
-from smoothdesk.dbus.ratelimit import RateLimiter
+from smoothdesk.dbus.ratelimit import Quotas
+from smoothdesk.dbus.reserved import Reserved
 from smoothdesk.dbus.variant import from_variant, to_vardict, to_variant
 from smoothdesk.dbus.xrunreport import check_xruns
 
@@ -34,7 +37,16 @@ MAX_HISTORY = 3600.0
 MAX_REPORT = 3650 * 86400.0
 REPORT_FORMATS = ("json", "csv", "html")
 MAX_AUDIO_CLIENTS = 256
+UNKNOWN_KINDS = ("focus", "audio", "idle")
+MAX_REASON = 512
 DEMOTING = frozenset({PriorityClass.BACKGROUND.value, PriorityClass.IDLE.value})
+# Calls being handled at once, all callers together (each is a task holding its message); past
+# it a call is dropped unanswered. Per uid, Quotas bounds far lower.
+MAX_TASKS = 2048
+# Bytes the helper's connection may hold unwritten before heavy reads are refused (the bus
+# daemon is not keeping up; a reply of megabytes would only make it worse).
+MAX_BACKLOG = 8 << 20
+_DBUS_PEER = "org.freedesktop.DBus.Peer"
 
 
 def check_ref(ref: str) -> str:
@@ -87,6 +99,14 @@ def audio_processes(uid: int, clients: list[Any]) -> list[tuple[int, int]]:
     return out
 
 
+def check_unknown(kind: str, reason: str) -> tuple[str, str]:
+    if kind not in UNKNOWN_KINDS:
+        raise errors.InvalidArgument("kind", f"must be one of {', '.join(UNKNOWN_KINDS)}")
+    if not reason or len(reason) > MAX_REASON or not reason.isprintable():
+        raise errors.InvalidArgument("reason", f"must be 1-{MAX_REASON} printable characters")
+    return kind, reason
+
+
 def fd_of(msg: Message) -> int:
     index = msg.body[0]
     if not isinstance(index, int) or not 0 <= index < len(msg.unix_fds):
@@ -104,16 +124,22 @@ def _close_fds(msg: Message) -> None:
 class HelperService:
     """Serves org.smoothdesk.Helper1 on a connected bus for one HelperApi."""
 
-    def __init__(self, bus: MessageBus, api: HelperApi, authorizer: Authorizer) -> None:
+    def __init__(
+        self, bus: MessageBus, api: HelperApi, authorizer: Authorizer, quotas: Quotas | None = None
+    ) -> None:
         self.bus = bus
         self.api = api
         self.authorizer = authorizer
         self.identity = CallerIdentity(bus)
-        self.limiter = RateLimiter()
+        # Kept across reconnections by the caller that passes it in: a flooder gains nothing
+        # from knocking the helper off the bus.
+        self.quotas = quotas or Quotas(reserved=Reserved())
+        self.gate = Gate(self.quotas, self.bus.send)
         self._xml = node_xml()
         self._tasks: set[asyncio.Task[None]] = set()
         self._reporters: set[str] = set()
         self._departed: deque[str] = deque(maxlen=256)
+        self._executor_cpu = 0.0
         self._handlers: dict[str, Callable[[int, list[Any]], Any]] = {
             "GetStatus": lambda uid, a: [to_vardict(self.api.status())],
             "ListApps": lambda uid, a: [[to_vardict(x) for x in self.api.apps()]],
@@ -144,8 +170,16 @@ class HelperService:
         }
 
     async def _report_text(self, seconds: float, fmt: str) -> list[str]:
-        # Reading days of the snapshot log takes a while: off the loop, so ticks go on.
-        return [await asyncio.get_running_loop().run_in_executor(None, self.api.report, seconds, fmt)]
+        # Reading days of the snapshot log takes a while: off the loop, so ticks go on. Its CPU
+        # (thread time in the worker) is charged to the caller like the rest.
+        def work() -> tuple[str, float]:
+            t0 = time.thread_time()
+            text = self.api.report(seconds, fmt)
+            return text, time.thread_time() - t0
+
+        text, cpu = await asyncio.get_running_loop().run_in_executor(None, work)
+        self._executor_cpu += cpu
+        return [text]
 
     def start(self) -> None:
         self.bus.add_message_handler(self._on_message)
@@ -172,6 +206,8 @@ class HelperService:
             self.api.report_audio(uid, audio_processes(uid, args[0]), sender)
         elif name == "ReportXruns":
             self.api.report_xruns(uid, *check_xruns(uid, args[0], args[1], args[2]), sender)
+        elif name == "ReportUnknown":
+            self.api.report_unknown(uid, *check_unknown(args[0], args[1]), sender)
         else:
             self.api.report_idle(uid, check_duration(args[0], "seconds"), sender)
         self._reporters.add(sender)
@@ -190,14 +226,14 @@ class HelperService:
         )
         if not dispatch:
             _close_fds(msg)  # nobody else here takes descriptors: never keep one
-        if msg.message_type != MessageType.METHOD_CALL or msg.path != OBJECT_PATH:
+        if msg.message_type != MessageType.METHOD_CALL:
             return None
-        if msg.interface == "org.freedesktop.DBus.Introspectable" and msg.member == "Introspect":
-            self.bus.send(Message.new_method_return(msg, "s", [self._xml]))
-            return True
-        if not dispatch:
-            return None
-        self._spawn(self._dispatch(msg))
+        # Every call, ours or not (Introspect, Peer, other paths), passes the caller's quota:
+        # dbus-fast would answer the rest itself, unthrottled.
+        if len(self._tasks) < MAX_TASKS:
+            self._spawn(self._dispatch(msg))
+        else:
+            self.gate.dropped += 1
         return True
 
     def _spawn(self, coro: Awaitable[None]) -> None:
@@ -206,14 +242,43 @@ class HelperService:
         task.add_done_callback(self._tasks.discard)
 
     async def _dispatch(self, msg: Message) -> None:
-        spec = METHODS_BY_NAME.get(msg.member or "")
+        """Who is calling, then through the gate, which sends the reply (or the refusal)."""
         try:
-            reply = await self._reply(msg, spec)
+            try:
+                uid = await self.identity.uid_of(msg.sender or "")
+            except errors.BusError as exc:
+                if not msg.flags & 0x1:  # NO_REPLY_EXPECTED
+                    self.bus.send(Message.new_error(msg, exc.name, str(exc)))
+                return
+            heavy = msg.path == OBJECT_PATH and heavy_key(msg.member or "", list(msg.body)) is not None
+            await self.gate.through(msg, uid, heavy, lambda meter: self._serve(msg, uid, meter))
         finally:
             # Every passed descriptor is ours to close, whatever the method or its outcome.
             _close_fds(msg)
-        if not msg.flags & 0x1:  # NO_REPLY_EXPECTED
-            self.bus.send(reply)
+
+    async def _serve(self, msg: Message, uid: int, meter: Meter) -> Message:
+        """The reply to an admitted call; its marshalling is charged to the caller too."""
+        if msg.path != OBJECT_PATH:
+            return Message.new_error(msg, errors.UNKNOWN_OBJECT, f"no object at {msg.path}")
+        if msg.interface == "org.freedesktop.DBus.Introspectable" and msg.member == "Introspect":
+            return Message.new_method_return(msg, "s", [self._xml])
+        if msg.interface == _DBUS_PEER and msg.member == "Ping":
+            return Message.new_method_return(msg)
+        if msg.interface not in (INTERFACE, None):
+            return Message.new_error(msg, errors.UNKNOWN_METHOD, f"no interface {msg.interface}")
+        key = heavy_key(msg.member or "", list(msg.body))
+        if key is not None:
+            cached = self.gate.cache.get(key)
+            if cached is not None:
+                return Message.new_method_return(msg, msg_sig(key), cached)
+            if connection.backlog(self.bus) > MAX_BACKLOG:
+                return Message.new_error(msg, errors.RATE_LIMITED, "the helper is busy writing; try again")
+        before = self._executor_cpu
+        reply = await self._reply(msg, METHODS_BY_NAME.get(msg.member or ""), uid, meter)
+        meter.cpu += self._executor_cpu - before
+        if key is not None and reply.message_type == MessageType.METHOD_RETURN:
+            self.gate.cache.put(key, list(reply.body))
+        return reply
 
     async def _authorize(self, msg: Message, name: str, uid: int, args: list[Any]) -> None:
         """Polkit (or the session rule) for changes; ownership alone for the agent's reports."""
@@ -236,7 +301,7 @@ class HelperService:
             return
         await self.authorizer.authorize(sender, uid, name)
 
-    async def _reply(self, msg: Message, spec: Any) -> Message:
+    async def _reply(self, msg: Message, spec: Any, uid: int, meter: Meter) -> Message:
         try:
             if spec is None:
                 raise errors.BusError(f"no method {msg.member!r}", errors.UNKNOWN_METHOD)
@@ -245,19 +310,14 @@ class HelperService:
                     f"{spec.name} takes ({spec.in_signature}), got ({msg.signature})",
                     errors.BAD_SIGNATURE,
                 )
-            sender = msg.sender or ""
-            uid = -1
             args = list(msg.body)
             if spec.mutating:
-                if not self.limiter.allow(sender):
-                    raise errors.BusError("too many calls; slow down", errors.RATE_LIMITED)
-                uid = await self.identity.uid_of(sender)
                 await self._authorize(msg, spec.name, uid, args)
             if spec.name in REPORTS:
-                self._report(msg, spec.name, uid, args)
+                meter.run(lambda: self._report(msg, spec.name, uid, args))
                 result: Any = None
             else:
-                result = self._handlers[spec.name](uid, args)
+                result = meter.run(lambda: self._handlers[spec.name](uid, args))
                 if inspect.isawaitable(result):
                     result = await result
             body = result if isinstance(result, list) else []
@@ -268,6 +328,10 @@ class HelperService:
             # The caller gets a generic line; the detail stays in our log.
             log.exception("internal error in %s", msg.member)
             return Message.new_error(msg, errors.FAILED, "internal error; see the helper's log")
+
+
+def msg_sig(key: tuple[Any, ...]) -> str:
+    return METHODS_BY_NAME[str(key[0])].out_signature
 
 
 __all__ = ["HelperService", "check_class", "check_duration", "check_ref", "check_seconds", "to_variant"]

@@ -100,7 +100,12 @@ def test_fuzz_every_method_as_nobody(bus_address: str, shared_tmp: Path) -> None
 
         send()
         assert helper.poll() is None
-        assert state(bus_address) == before
+        after = state(bus_address)
+        # Other processes on the machine come and go meanwhile: compare the groups both saw.
+        common = before["apps"].keys() & after["apps"].keys()
+        assert {k: after["apps"][k] for k in common} == {k: before["apps"][k] for k in common}
+        assert (after["paused"], after["rules"]) == (before["paused"], before["rules"])
+        assert not any(pinned for _, pinned in after["apps"].values())
         kinds = {r["name"] for _, r in seen if r["type"] == "error"}
         assert "org.freedesktop.DBus.Error.AccessDenied" in kinds
         assert any(r["type"] == "return" for _, r in seen)  # reads still answered
