@@ -136,23 +136,22 @@ class Actuator:
         with self._lock:
             tally = Tally(self.dry_run)
             data = copy.deepcopy(self._data) if self.dry_run else self._data
+            klass = decision.class_of(record.pid)
             if (
                 not decision.manage
-                or not decision.klass.demoted
+                or not klass.demoted
                 or record.pid in decision.exempt
                 or (group is not None and record.pid not in group.members)
                 or not self._eligible(record)
             ):
                 return tally.done()
-            plan = self._plan_proc(record, decision.klass, data, tally, verify=True)
-            levers = self.levers.get(decision.klass, NO_LEVERS)
+            plan = self._plan_proc(record, klass, data, tally, verify=True)
+            levers = self.levers.get(klass, NO_LEVERS)
             cg_plans: list[_CgroupPlan] = []
             if self.backend is not None and self.backend.per_process and levers.touches_cgroup:
                 target = self.backend.target(record)
-                if target is not None and self._plan_cgroup_target(
-                    target, record, decision.klass, data, tally
-                ):
-                    cg_plans.append(_CgroupPlan(target, record, decision.klass, levers))
+                if target is not None and self._plan_cgroup_target(target, record, klass, data, tally):
+                    cg_plans.append(_CgroupPlan(target, record, klass, levers))
             self._commit(data)
             self._run([plan] if plan else [], cg_plans, [], data, tally)
             return tally.done()
@@ -251,13 +250,17 @@ class Actuator:
         wanted: dict[int, tuple[PriorityClass, LeverSet]] = {}
         for group in groups:
             decision = decisions.get(group.id)
-            if decision is None or not decision.manage or not decision.klass.demoted:
+            if decision is None or not decision.demotes:
                 continue
-            levers = self.levers.get(decision.klass, NO_LEVERS)
+            # Classes are per process: a group's build is demoted, the app that runs it is not.
+            classes = decision.classes()
             for pid in group.members:
+                klass = classes.get(pid, decision.klass)
+                if not klass.demoted or pid in decision.exempt:
+                    continue
                 rec = processes.get(pid)
-                if rec is not None and pid not in decision.exempt and self._eligible(rec):
-                    wanted[pid] = (decision.klass, levers)
+                if rec is not None and self._eligible(rec):
+                    wanted[pid] = (klass, self.levers.get(klass, NO_LEVERS))
         return wanted
 
     def _alive(self, key: ProcKey) -> bool:

@@ -39,7 +39,7 @@ def render_apps(apps: list[dict[str, Any]], limit: int | None = None) -> str:
         (
             a["id"],
             a["name"],
-            a["class"] + ("*" if a["pinned"] else ""),
+            a.get("summary", a["class"]) + ("*" if a["pinned"] else ""),
             f"{a['cpu']:.1f}",
             human_bytes(a["rss"]),
             a["nice"],

@@ -1,7 +1,7 @@
 """Domain types and constants shared by every layer; stdlib only."""
 
 from smoothdesk.core.classes import CLASS_ORDER, PriorityClass
-from smoothdesk.core.decision import Decision, Hints, Pin, Reason
+from smoothdesk.core.decision import Decision, Hints, MemberClass, Pin, Reason
 from smoothdesk.core.errors import SmoothDeskError
 from smoothdesk.core.group import AppGroup, Classification
 from smoothdesk.core.process import ProcessRecord, ProcKey
@@ -14,6 +14,7 @@ __all__ = [
     "Decision",
     "DiskStats",
     "Hints",
+    "MemberClass",
     "NetStats",
     "Pin",
     "PriorityClass",

@@ -96,7 +96,8 @@ class AppsModel(QAbstractTableModel):
             return self.display_name(app)
         if col == CLASS:
             pinned = app.get("pinned", "")
-            return f"{app.get('class', '')} (pinned)" if pinned else str(app.get("class", ""))
+            shown = str(app.get("summary") or app.get("class", ""))
+            return f"{shown} (pinned)" if pinned else shown
         if col == REASONS:
             return " ← ".join(app.get("reasons", []))
         if col == CPU:

@@ -52,7 +52,7 @@ class Controller:
             "uptime": time.monotonic() - d.started,
             "groups": len(d.groups),
             "processes": len(snap.processes) if snap else 0,
-            "demoted": sum(1 for x in d.decisions.values() if x.manage and x.klass.demoted),
+            "demoted": sum(1 for x in d.decisions.values() if x.demotes),
             "managed_processes": len(d.actuator.managed_keys()),
             "netlink": d.netlink is not None,
             "cgroup_backend": d.cgroup_backend_name,
@@ -211,6 +211,11 @@ class Controller:
             "uid": group.uid,
             "unit": group.unit or "",
             "class": decision.klass.value if decision else "normal",
+            "summary": decision.summary if decision else "normal",
+            "members": [
+                {"pid": m.pid, "class": m.klass.value, "label": m.label, "reason": str(m.reason)}
+                for m in (decision.members if decision else ())
+            ],
             "managed": bool(decision and decision.manage),
             "reasons": [str(r) for r in decision.reasons] if decision else [],
             "pinned": pin.klass.value if pin else "",

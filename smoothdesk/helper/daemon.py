@@ -286,7 +286,7 @@ class Daemon:
         decisions.update(fresh)
         self.decisions = decisions
         if changed or vanished:  # counted only then: it looks at every group
-            self.demoted_groups = sum(1 for d in decisions.values() if d.manage and d.klass.demoted)
+            self.demoted_groups = sum(1 for d in decisions.values() if d.demotes)
         if changed:
             for callback in self.on_apps_changed:
                 callback(changed)

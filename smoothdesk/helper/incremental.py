@@ -78,6 +78,6 @@ def actuation_set(
     the actuator treats a managed process missing from its input as gone and restores it."""
     out = {g.id: g for g in decided}
     for gid, d in decisions.items():
-        if d.manage and d.klass.demoted and gid in groups:
+        if d.demotes and gid in groups:
             out.setdefault(gid, groups[gid])
     return list(out.values())

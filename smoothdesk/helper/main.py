@@ -77,6 +77,7 @@ def _once(daemon: Daemon, as_json: bool) -> int:
                 "id": gid,
                 "name": group.name,
                 "class": d.klass.value,
+                "summary": d.summary,
                 "managed": d.manage,
                 "reasons": [str(r) for r in d.reasons],
                 "cpu": round(sum(procs[p].cpu_tick for p in group.members if p in procs), 1),
@@ -88,7 +89,7 @@ def _once(daemon: Daemon, as_json: bool) -> int:
         sys.stdout.write("\n")
     else:
         for r in rows:
-            print(f"{r['class']:<12} {r['name'][:28]:<28} {r['cpu']:>6.1f}%  {'; '.join(r['reasons'])}")
+            print(f"{r['summary']:<12} {r['name'][:28]:<28} {r['cpu']:>6.1f}%  {'; '.join(r['reasons'])}")
     return 0
 
 

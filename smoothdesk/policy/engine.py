@@ -1,17 +1,23 @@
 """The policy engine: one Decision per group from guardrails, pins, hints, rules and heuristics.
 
+A decision names the app's class and the members whose class differs (see policy/members.py):
+rules and the noisy heuristic pick processes, and the subtree a picked process starts shares its
+class, so a build inside an editor demotes the compilers and not the editor.
+
 Precedence, highest first:
 
 1. guardrails: a group whose members are all protected is not managed at all; protected
    members of other groups are listed in `Decision.exempt`;
-2. user pins (an expired pin is ignored);
+2. user pins (an expired pin is ignored): the whole app takes the pinned class;
 3. focus and audio hints: the focused group is INTERACTIVE and an audio client at least
-   INTERACTIVE, whatever a rule says, except that a CRITICAL rule stays CRITICAL; both last a
-   grace period after the hint goes so that alt-tab does not flap;
-4. rules: the leader's classification, else the class of the classified members weighted by
-   CPU (ties go to the more important class: a wrong demotion hurts more than a missed one);
-5. the noisy-neighbour heuristic, for groups left NORMAL: CPU over the threshold while others
-   wait demotes to BACKGROUND, through hysteresis;
+   INTERACTIVE, whatever the leader's rule says, except that a CRITICAL rule stays CRITICAL;
+   both last a grace period after the hint goes so that alt-tab does not flap. Other members'
+   rules still apply inside it, but the focused and audio processes and their ancestors are
+   never demoted;
+4. rules: each classified member and its subtree get its class; the app takes its leader's;
+5. the noisy-neighbour heuristic, for groups whose app class is NORMAL: CPU over the threshold
+   while others wait, through hysteresis, demotes to BACKGROUND the members that are the load
+   (and what they start), not the group;
 6. the ranker, with a bounded say over those same groups only: a score >= ranker_keep_score
    withholds the noisy demotion, a score <= ranker_eager_score lowers the noisy threshold by
    ranker_eager_factor. It never lifts a group above NORMAL nor sinks it below BACKGROUND;
@@ -47,6 +53,7 @@ from smoothdesk.policy.heuristic import (
     score_can_matter,
 )
 from smoothdesk.policy.hysteresis import HeuristicTimer, in_grace
+from smoothdesk.policy.members import Mark, ancestors, describe, rule_marks, spread, summary_reason
 from smoothdesk.policy.noisy import others_waiting
 
 __all__ = ["EngineConfig", "GroupState", "PolicyInputs", "PolicyState", "decide", "rule_class"]
@@ -54,40 +61,16 @@ __all__ = ["EngineConfig", "GroupState", "PolicyInputs", "PolicyState", "decide"
 N = PriorityClass.NORMAL
 
 
-def _describe(proc: ProcessRecord | None, c: Classification) -> str:
-    name = proc.name if proc is not None else "?"
-    return f"{name} → {c.type} → {c.klass} ({c.source or c.rule})"
-
-
 def rule_class(
     group: AppGroup,
     processes: Mapping[int, ProcessRecord],
     classifications: Mapping[int, Classification],
 ) -> tuple[PriorityClass, Reason] | None:
-    """The class the rules give a group, or None when no member is classified."""
+    """The class the rules give the app itself (its leader's), or None when it has no rule."""
     leader = classifications.get(group.leader)
-    if leader is not None:
-        return leader.klass, Reason("rule", _describe(processes.get(group.leader), leader))
-    weight: dict[PriorityClass, float] = {}
-    heaviest: dict[PriorityClass, tuple[float, int]] = {}
-    for pid in group.members:
-        c = classifications.get(pid)
-        if c is None:
-            continue
-        proc = processes.get(pid)
-        # +1 so idle members still count and a fresh exec (no CPU history yet) has a vote.
-        w = 1.0 + (max(proc.cpu_10s, proc.cpu_tick) if proc is not None else 0.0)
-        weight[c.klass] = weight.get(c.klass, 0.0) + w
-        heaviest[c.klass] = max(heaviest.get(c.klass, (0.0, 0)), (w, -pid))
-    if not weight:
+    if leader is None:
         return None
-    klass = min(weight, key=lambda k: (-weight[k], k.rank))
-    pid = -heaviest[klass][1]
-    voters = sum(1 for p in group.members if p in classifications)
-    detail = f"{_describe(processes.get(pid), classifications[pid])}; {voters} classified members"
-    if len(weight) > 1:
-        detail += ", weighted by CPU"
-    return klass, Reason("rule", detail)
+    return leader.klass, Reason("rule", describe(processes.get(group.leader), leader))
 
 
 def _active_pin(pin: Pin | None, now: float) -> Pin | None:
@@ -138,12 +121,37 @@ def _observe(gstate: GroupState, group: AppGroup, inputs: PolicyInputs) -> Group
     focus = now if not members.isdisjoint(hints.focused_pids) else gstate.last_focus
     audio = now if not members.isdisjoint(hints.audio_pids) else gstate.last_audio
     keys = frozenset(procs[p].key for p in group.members if p in procs)
-    return GroupState(gstate.timer, focus, audio, keys or gstate.members)
+    hinted = members & (hints.focused_pids | hints.audio_pids)
+    held = frozenset(procs[p].key for p in hinted if p in procs) if hinted else gstate.hinted
+    return GroupState(gstate.timer, focus, audio, keys or gstate.members, held, gstate.load)
+
+
+def _protected(group: AppGroup, gstate: GroupState, inputs: PolicyInputs) -> set[int]:
+    """The focused and audio processes (now, or within their grace) and their ancestors."""
+    procs = inputs.snapshot.processes
+    hinted = [p for p in group.members if p in procs and procs[p].key in gstate.hinted]
+    return ancestors(hinted, procs, set(group.members))
+
+
+def _decision(
+    group: AppGroup,
+    inputs: PolicyInputs,
+    marks: Mapping[int, Mark],
+    *,
+    base: PriorityClass,
+    reasons: tuple[Reason, ...],
+    exempt: frozenset[int],
+    protected: set[int] | frozenset[int] = frozenset(),
+) -> Decision:
+    app, members = spread(group, inputs.snapshot.processes, marks, base, protected)
+    members = tuple(m for m in members if m.pid not in exempt)
+    line = summary_reason(members)
+    return Decision(group.id, app, (*reasons, *([line] if line else [])), exempt=exempt, members=members)
 
 
 def _reset(gstate: GroupState) -> GroupState:
     timer = HeuristicTimer(changed_at=gstate.timer.changed_at)
-    return replace(gstate, timer=timer)
+    return replace(gstate, timer=timer, load=frozenset())
 
 
 def _fixed_stages(
@@ -165,14 +173,21 @@ def _fixed_stages(
         return Decision(gid, decision.klass, (*decision.reasons, ignored), False, exempt)
     if pin is not None:
         return Decision(gid, pin.klass, (*lead, _pin_reason(pin, now)), exempt=exempt)
+    marks = rule_marks(group, snap.processes, inputs.classifications)
     ruled = rule_class(group, snap.processes, inputs.classifications)
     hinted = _hint_class(gstate, ruled, now, inputs.config)
     if hinted is not None:
-        return Decision(gid, hinted[0], (*lead, *hinted[1]), exempt=exempt)
+        # The hint overrides the app's own rule; its members' rules still hold inside it.
+        marks.pop(group.leader, None)
+        protected = _protected(group, gstate, inputs)
+        reasons = (*lead, *hinted[1])
+        return _decision(
+            group, inputs, marks, base=hinted[0], reasons=reasons, exempt=exempt, protected=protected
+        )
     if ruled is not None and ruled[0] is not N:
-        return Decision(gid, ruled[0], (*lead, ruled[1]), exempt=exempt)
+        return _decision(group, inputs, marks, base=ruled[0], reasons=(*lead, ruled[1]), exempt=exempt)
     base = ruled[1] if ruled is not None else Reason("default", "no rule matched")
-    return Pending(group, gstate, exempt, lead, base)
+    return Pending(group, gstate, exempt, lead, base, marks)
 
 
 def decide(inputs: PolicyInputs, state: PolicyState) -> tuple[dict[str, Decision], PolicyState]:
@@ -197,7 +212,7 @@ def decide(inputs: PolicyInputs, state: PolicyState) -> tuple[dict[str, Decision
         if isinstance(outcome, Decision):
             decisions[group.id], gstates[group.id] = outcome, _reset(gstate)
         elif inputs.partial:
-            decisions[group.id] = carried(outcome, state.decisions.get(group.id))
+            decisions[group.id] = carried(outcome, inputs, state.decisions.get(group.id))
             gstates[group.id] = gstate
         else:
             pending.append(outcome)
@@ -209,7 +224,7 @@ def decide(inputs: PolicyInputs, state: PolicyState) -> tuple[dict[str, Decision
         decision, gstates[item.group.id] = heuristic(item, inputs, waiting, score)
         if failure:
             failed = (*decision.reasons, Reason("ranker", failure))
-            decision = Decision(decision.group_id, decision.klass, failed, exempt=decision.exempt)
+            decision = replace(decision, reasons=failed)
         decisions[item.group.id] = decision
     return decisions, _next_state(inputs, state, baselines, gstates, decisions)
 

@@ -92,12 +92,19 @@ class PolicyInputs:
 
 @dataclass(frozen=True, slots=True)
 class GroupState:
-    """What the engine remembers about one group between rounds."""
+    """What the engine remembers about one group between rounds.
+
+    `hinted`: the members that last held the focus or played audio (protected during the grace).
+    `load`: the members the noisy heuristic demoted; kept while the group stays demoted, since a
+    demoted process's CPU use falls and judging it afresh each round would flap.
+    """
 
     timer: HeuristicTimer = field(default_factory=HeuristicTimer)
     last_focus: float | None = None
     last_audio: float | None = None
     members: frozenset[ProcKey] = frozenset()
+    hinted: frozenset[ProcKey] = frozenset()
+    load: frozenset[ProcKey] = frozenset()
 
 
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from smoothdesk.core import AppGroup, Decision, PriorityClass, Reason
+from smoothdesk.core import AppGroup, Decision, PriorityClass, ProcKey, Reason
 from smoothdesk.core.ranker import NEUTRAL_SCORE
 from smoothdesk.policy.engine_types import GroupState, PolicyInputs
 from smoothdesk.policy.hysteresis import step
-from smoothdesk.policy.noisy import group_load, judge
+from smoothdesk.policy.members import Mark, load_members, spread, summary_reason
+from smoothdesk.policy.noisy import GroupLoad, group_load, judge
 
 N, BG = PriorityClass.NORMAL, PriorityClass.BACKGROUND
 
@@ -25,6 +26,15 @@ class Pending:
     exempt: frozenset[int]
     lead: tuple[Reason, ...]
     base: Reason
+    marks: Mapping[int, Mark] = field(default_factory=dict)
+
+    def ruled_down(self, inputs: PolicyInputs) -> frozenset[int]:
+        """Members a rule already demotes: they are not the group's noise to judge."""
+        _, members = spread(self.group, inputs.snapshot.processes, self.marks, N)
+        return frozenset(m.pid for m in members if m.klass.demoted)
+
+    def load(self, inputs: PolicyInputs) -> GroupLoad:
+        return group_load(self.group, inputs.snapshot.processes, self.exempt | self.ruled_down(inputs))
 
 
 def clamped_score(scores: Mapping[str, float], group_id: str) -> float:
@@ -54,7 +64,7 @@ def score_can_matter(item: Pending, inputs: PolicyInputs, waiting: bool) -> bool
     if not waiting:
         return False
     cfg = inputs.config
-    load = group_load(item.group, inputs.snapshot.processes, item.exempt)
+    load = item.load(inputs)
     return (
         load.cpu_10s >= cfg.noisy_cpu_percent * cfg.ranker_eager_factor
         or load.cpu_tick >= cfg.fast_cpu_percent
@@ -67,7 +77,7 @@ def heuristic(
     cfg = inputs.config
     eager = score <= cfg.ranker_eager_score
     threshold = cfg.noisy_cpu_percent * (cfg.ranker_eager_factor if eager else 1.0)
-    load = group_load(item.group, inputs.snapshot.processes, item.exempt)
+    load = item.load(inputs)
     verdict = judge(
         load,
         waiting[0],
@@ -90,30 +100,56 @@ def heuristic(
         now=inputs.now,
         timing=cfg.timing,
     )
-    klass = BG if timer.demoted else N
     noisy = [Reason("noisy", verdict.detail)] if (verdict.hot or timer.demoted or held) else []
     tail = [*noisy, *ranker, *([held] if held is not None else [])]
     if timer.demoted:
         reasons = (*item.lead, *tail, *([item.base] if item.base.stage == "rule" else []))
     else:
         reasons = (*item.lead, item.base, *tail)
-    gstate = replace(item.gstate, timer=timer)
-    return Decision(item.group.id, klass, reasons, exempt=item.exempt), gstate
+    load_keys = _load_keys(item, inputs) if timer.demoted else frozenset()
+    gstate = replace(item.gstate, timer=timer, load=load_keys)
+    return _spread_decision(item, inputs, reasons, load_keys), gstate
+
+
+def _load_keys(item: Pending, inputs: PolicyInputs) -> frozenset[ProcKey]:
+    """The members that are the load: those picked before (while still alive) plus today's."""
+    procs = inputs.snapshot.processes
+    skip = item.exempt | item.ruled_down(inputs)
+    picked = load_members(item.group, procs, skip)
+    alive = {procs[p].key for p in item.group.members if p in procs}
+    return frozenset(item.gstate.load & alive) | {procs[p].key for p in picked}
+
+
+def _spread_decision(
+    item: Pending, inputs: PolicyInputs, reasons: tuple[Reason, ...], load: frozenset[ProcKey]
+) -> Decision:
+    procs = inputs.snapshot.processes
+    marks = dict(item.marks)
+    for pid in item.group.members:
+        proc = procs.get(pid)
+        if proc is not None and proc.key in load:
+            cpu = max(proc.cpu_10s, proc.cpu_tick)
+            why = f"{proc.name} is the load ({cpu:.0f}% of a core) while others wait"
+            marks[pid] = Mark(BG, "busy process", Reason("noisy", why))
+    app, members = spread(item.group, procs, marks, N)
+    members = tuple(m for m in members if m.pid not in item.exempt)
+    line = summary_reason(members)
+    full = (*reasons, *([line] if line else []))
+    return Decision(item.group.id, app, full, exempt=item.exempt, members=members)
 
 
 HEURISTIC_STAGES = frozenset({"noisy", "ranker", "hysteresis"})
 
 
-def carried(item: Pending, previous: Decision | None) -> Decision:
+def carried(item: Pending, inputs: PolicyInputs, previous: Decision | None) -> Decision:
     """A partial round repeats the last full round's heuristic verdict without advancing it.
 
     CPU averages are a per-tick measure and a fast-path snapshot may hold only new processes,
     so judging noise from it would reset the timers of a group that is really still busy.
     """
-    gid = item.group.id
     if not item.gstate.timer.demoted:
-        return Decision(gid, N, (*item.lead, item.base), exempt=item.exempt)
+        return _spread_decision(item, inputs, (*item.lead, item.base), frozenset())
     kept = () if previous is None else previous.reasons
     heuristic = tuple(r for r in kept if r.stage in HEURISTIC_STAGES)
     rule = (item.base,) if item.base.stage == "rule" else ()
-    return Decision(gid, BG, (*item.lead, *heuristic, *rule), exempt=item.exempt)
+    return _spread_decision(item, inputs, (*item.lead, *heuristic, *rule), item.gstate.load)

@@ -270,16 +270,13 @@ def test_leader_classification_wins():
     assert reason.detail.startswith("make → make → background")
 
 
-def test_members_vote_by_cpu_and_ties_go_to_the_more_important_class():
-    procs = {p.pid: p for p in (proc(10, "sh"), proc(11, "a", cpu_10s=50.0), proc(12, "b"))}
+def test_only_the_leader_rule_is_the_apps_and_members_keep_their_own():
+    procs = {p.pid: p for p in (proc(10, "sh"), proc(11, "a", cpu_10s=50.0, ppid=10), proc(12, "b", ppid=10))}
     g = group("g", 10, 11, 12)
-    klass, reason = rule_class(g, procs, {11: cls(BG, "compiler"), 12: cls(INT, "editor")})
-    assert klass is BG
-    assert "weighted by CPU" in reason.detail
-    idle = {p.pid: p for p in (proc(10, "sh"), proc(11, "a"), proc(12, "b"))}
-    klass, _ = rule_class(g, idle, {11: cls(BG), 12: cls(INT)})
-    assert klass is INT
-    assert rule_class(g, idle, {}) is None
+    assert rule_class(g, procs, {11: cls(BG, "compiler"), 12: cls(INT, "editor")}) is None
+    d = one(list(procs.values()), g, classifications={11: cls(BG, "compiler"), 12: cls(INT, "editor")})
+    assert d.klass is N
+    assert d.classes() == {11: BG, 12: INT}
 
 
 # -- ranker --------------------------------------------------------------------------------
@@ -390,7 +387,8 @@ def test_partial_round_repeats_the_noisy_verdict_without_advancing_it():
     # The fast path sees only the two new, idle members: that must not reset anything.
     new = [proc(11, "child"), proc(21, "child")]
     fast, after = run(new, [a, b], state=state, now=3.3, partial=True)
-    assert fast["a"].klass is BG and fast["b"].klass is N
+    # a stays demoted, but its new member is not the load (nor started by it): it stays NORMAL.
+    assert fast["a"].class_of(11) is N and fast["b"].class_of(21) is N
     assert [r.stage for r in fast["a"].reasons] == ["noisy", "hysteresis"]
     assert after.groups["a"].timer == state.groups["a"].timer
     assert after.groups["b"].timer == state.groups["b"].timer
@@ -415,7 +413,8 @@ def test_subset_round_with_full_snapshot_carries_other_groups_over():
         now=3.1,
         classifications={21: cls(BG, "compiler")},
     )
-    assert set(fast) == {"b"} and fast["b"].klass is BG
+    # The compiler is demoted, the app it joined is not.
+    assert set(fast) == {"b"} and fast["b"].klass is N and fast["b"].class_of(21) is BG
     assert after.groups["a"] == state.groups["a"]
     assert after.decisions["a"] == state.decisions["a"] == out["a"]
     assert out["a"].klass is BG
