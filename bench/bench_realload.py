@@ -16,6 +16,9 @@ order rotates per topology and repeat); figures are medians over repeats. During
 CPU used by processes outside this bench (other agents) is measured and printed as noise.
 
 Needs root. Usage: .venv/bin/python bench/bench_realload.py [--quick] [--strict] [--json out.json]
+To measure a commit rather than a shared working tree that others edit:
+    git archive C | tar -x -C /tmp/sd-C && git rev-parse C > /tmp/sd-C/COMMIT
+    .venv/bin/python bench/bench_realload.py --helper-tree /tmp/sd-C
 """
 
 from __future__ import annotations
@@ -60,6 +63,19 @@ def helper_env(tree: Path) -> dict[str, str]:
     # --helper-tree runs a snapshot (git archive) of a commit, not the shared working tree that
     # other agents are editing under us.
     return {**os.environ, "PYTHONPATH": str(tree)}
+
+
+def tree_revision(tree: Path) -> str:
+    """The commit a helper tree holds: git's word for a checkout, the COMMIT file of a snapshot."""
+    if (tree / "COMMIT").exists():
+        return (tree / "COMMIT").read_text().strip() + ", git archive snapshot"
+    out = subprocess.run(
+        ["git", "-C", str(tree), "describe", "--always", "--dirty"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip() + " (working tree)" if out.returncode == 0 else "unknown revision"
 
 
 def foreign_helpers(mine: set[int]) -> list[int]:
@@ -272,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(args)
     cells: list[dict[str, Any]] = []
     try:
+        print(f"helper from {args.helper_tree} ({tree_revision(args.helper_tree)})")
         cc1_s, as_s = bench.unit_times()
         print(
             f"storm: make -j{args.jobs} over {args.units} units; one unit: cc1 {cc1_s:.2f} s, as {as_s:.3f} s"
