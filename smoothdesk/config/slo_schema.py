@@ -8,7 +8,9 @@ from typing import Any
 from smoothdesk.config.option import Option
 
 # The per-tick figures the helper hands to SLOs and alerts (names in telemetry samples): percent
-# as the kernel gives PSI, milliseconds for latency, counts per tick for xruns.
+# as the kernel gives PSI, milliseconds for latency, counts per tick for xruns. The apps' CPU
+# waits (helper/samples.py cpu_wait_figures) per role: <role>_cpu_wait_ms in ms per second of
+# the tick, <role>_cpu_wait_max_ms the worst single wait in ms, <role>_cpu_wait_pct a percent.
 SAMPLE_METRICS: tuple[str, ...] = (
     "latency_p50_ms",
     "latency_p95_ms",
@@ -27,6 +29,11 @@ SAMPLE_METRICS: tuple[str, ...] = (
     "swap_used_percent",
     "audio_xruns",
     "score",
+    *(
+        f"{role}_cpu_wait{kind}"
+        for role in ("focus", "audio", "compositor")
+        for kind in ("_ms", "_max_ms", "_pct")
+    ),
 )
 
 
@@ -94,4 +101,7 @@ SLO_DEFAULTS: list[dict[str, Any]] = [
     _slo("sched-p99", "latency_p99_ms", "<", 4.0, 0.99),
     _slo("no-xruns", "audio_xruns", "==", 0.0, 0.995),
     _slo("cpu-psi", "psi_cpu_some_avg10", "<", 20.0, 0.99),
+    # A wait over 10 ms is more than half a 60 Hz frame that the window you are using sat ready
+    # to run; a minute with one is bad. No focus source: no figure, and the minute counts neither way.
+    _slo("focus-wait", "focus_cpu_wait_max_ms", "<", 10.0, 0.99),
 ]

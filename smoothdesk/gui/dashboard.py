@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from smoothdesk.gui.plots import BarPlot, TimePlot
-from smoothdesk.gui.series import CLASS_PREFIX, SeriesStore, flatten
+from smoothdesk.gui.series import CLASS_PREFIX, SeriesStore, flatten, wait_text
 from smoothdesk.gui.throttle import Throttle
 
 if TYPE_CHECKING:
@@ -86,9 +86,12 @@ class DashboardWindow(QWidget):
                 "latency_p50_ms": "p50 ms",
                 "latency_p95_ms": "p95 ms",
                 "latency_p99_ms": "p99 ms",
+                "focus_cpu_wait_ms": "focused app waited, ms/s",
+                "focus_cpu_wait_max_ms": "its worst wait, ms",
                 "score": "score",
             },
         )
+        self.wait_label = QLabel(wait_text({}))
         self.top_plot = BarPlot("Top applications' CPU")
         self.time_plots = (self.cpu_plot, self.mem_plot, self.psi_plot, self.resp_plot)
         self.plots = QWidget()
@@ -101,6 +104,7 @@ class DashboardWindow(QWidget):
             grid.addWidget(widget, i // 2, i % 2)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addWidget(self.wait_label)
         layout.addWidget(self.plots, 1)
         self.resize(1000, 720)
 
@@ -143,6 +147,7 @@ class DashboardWindow(QWidget):
             return
         when = float(sample.get("time", time.time()))
         self.store.add(when, flatten(sample, self._mem_total, self._swap_total))
+        self.wait_label.setText(wait_text(sample))
         top = sample.get("top_apps")
         if isinstance(top, list) and top:
             self._set_top([(str(a.get("name", "?")), float(a.get("cpu", 0.0))) for a in top])

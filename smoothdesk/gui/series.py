@@ -20,8 +20,22 @@ PLAIN_KEYS = (
     "latency_p95_ms",
     "latency_p99_ms",
     "score",
+    "focus_cpu_wait_ms",
+    "focus_cpu_wait_max_ms",
 )
 CLASS_PREFIX = "cpu_class:"
+
+
+def wait_text(sample: dict[str, Any]) -> str:
+    """The focused app's CPU wait in a person's words, e.g. "firefox waited 14 ms for a CPU in the
+    last second (worst single wait 3.1 ms)"; says so when no focus source reports, never "0 ms"."""
+    wait = sample.get("focus_cpu_wait_ms")
+    if not isinstance(wait, int | float):
+        return "focused app's CPU wait: not measured (no session agent reports the focused window)"
+    app = str(sample.get("focus_app") or "the focused app")
+    worst = sample.get("focus_cpu_wait_max_ms")
+    tail = f" (worst single wait {worst:.1f} ms)" if isinstance(worst, int | float) and wait > 0 else ""
+    return f"{app} waited {wait:.0f} ms for a CPU in the last second{tail}"
 
 
 def flatten(sample: dict[str, Any], mem_total: float | None, swap_total: float | None) -> dict[str, float]:

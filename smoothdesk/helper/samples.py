@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from smoothdesk.collector.cgroups import pressure_in
+from smoothdesk.collector.schedstat import CpuWait
 from smoothdesk.core.classes import CLASS_ORDER
-from smoothdesk.core.decision import Decision
-from smoothdesk.core.group import AppGroup
+from smoothdesk.core.decision import Decision, Hints
+from smoothdesk.core.group import AppGroup, Classification
+from smoothdesk.core.process import ProcessRecord
 from smoothdesk.core.snapshot import Snapshot
 from smoothdesk.telemetry.latency import LatencyWindow
 from smoothdesk.telemetry.score import responsiveness_score
@@ -90,6 +92,37 @@ def latency_figures(window: LatencyWindow | None) -> dict[str, float]:
     }
 
 
+def wait_roles(
+    snapshot: Snapshot,
+    focused: AppGroup | None,
+    hints: Hints,
+    classifications: Mapping[int, Classification],
+) -> dict[str, list[ProcessRecord]]:
+    """Whose CPU wait is read from schedstat: the focused app's processes, the audio clients and
+    the compositor (processes a rule types "compositor"). A role nobody can say (no focus source,
+    no audio agent, no compositor found) is left out, so its figures are absent, not 0."""
+    procs = snapshot.processes
+    roles = {
+        "focus": [procs[p] for p in focused.members if p in procs] if focused is not None else [],
+        "audio": [procs[p] for p in sorted(hints.audio_pids) if p in procs],
+        "compositor": [procs[p] for p, c in classifications.items() if c.type == "compositor" and p in procs],
+    }
+    return {role: records for role, records in roles.items() if records}
+
+
+def cpu_wait_figures(waits: Mapping[str, CpuWait]) -> dict[str, float]:
+    """Per role: <role>_cpu_wait_ms (ms its threads waited for a CPU per second of the tick,
+    summed), <role>_cpu_wait_max_ms (the worst single wait where derivable, else the worst wait per
+    slice) and <role>_cpu_wait_pct (the largest share of the tick one thread was runnable but not
+    running, percent). Only the roles schedstat measured (collector/schedstat.py)."""
+    out: dict[str, float] = {}
+    for role, w in waits.items():
+        out[f"{role}_cpu_wait_ms"] = w.wait_ms_per_s
+        out[f"{role}_cpu_wait_max_ms"] = w.worst_ns / 1e6
+        out[f"{role}_cpu_wait_pct"] = 100.0 * w.top_share
+    return out
+
+
 def xrun_figures(count: int | None, by_app: Mapping[str, int]) -> dict[str, float]:
     """audio_xruns (this tick's count) only when some agent counts them: "no source" is no figure,
     never a 0; audio_xruns:<app> for each app that glitched."""
@@ -98,14 +131,22 @@ def xrun_figures(count: int | None, by_app: Mapping[str, int]) -> dict[str, floa
     return {"audio_xruns": float(count), **{f"audio_xruns:{a}": float(n) for a, n in by_app.items() if n}}
 
 
-def score(window: LatencyWindow | None, snapshot: Snapshot, xruns: int | None = None) -> float:
+def score(
+    window: LatencyWindow | None,
+    snapshot: Snapshot,
+    xruns: int | None = None,
+    waits: Mapping[str, CpuWait] | None = None,
+) -> float:
+    """The tray's score; the apps' waits count through their worst single wait (score.py)."""
     s = snapshot.system
+    worst = max((w.worst_ns / 1e6 for w in (waits or {}).values()), default=None)
     return responsiveness_score(
         window,
         s.psi_value("cpu"),
         s.psi_value("memory", "full"),
         s.psi_value("io", "full"),
         xruns,
+        app_wait_ms=worst,
     )
 
 

@@ -1,4 +1,4 @@
-"""The helper's telemetry: latency probe, snapshot log, SLOs, alerts, memory guard, GPU, ranker, exporter.
+"""The helper's telemetry: apps' CPU wait, latency probe, snapshot log, SLOs, alerts, memory, GPU, ranker.
 
 The daemon calls `before_decide` (the ranker needs this tick's rows before the engine runs) and
 `after_tick` once per tick, from the loop that owns all state. Every part is optional and fails
@@ -18,6 +18,7 @@ from typing import Any
 from smoothdesk.collector.cgroups import unified_mount
 from smoothdesk.collector.diskspace import disk_usage
 from smoothdesk.collector.gpu import GpuReader
+from smoothdesk.collector.schedstat import CpuWait, SchedstatReader
 from smoothdesk.config.schema import Settings
 from smoothdesk.core.decision import Decision, Hints
 from smoothdesk.core.errors import SmoothDeskError
@@ -32,6 +33,7 @@ from smoothdesk.policy.memory import MemoryGuard, MemoryPlan, MemorySettings
 from smoothdesk.telemetry.alerts import AlertEngine, AlertEvent, AlertSettings
 from smoothdesk.telemetry.exporter import Exporter, Latest
 from smoothdesk.telemetry.probe import LatencyProbe
+from smoothdesk.telemetry.sampler import default_cache, sampler_binary
 from smoothdesk.telemetry.slo import SloStatus, slos_from_settings
 from smoothdesk.telemetry.slo_resume import ReplayingSloTracker
 from smoothdesk.telemetry.store import SnapshotStore
@@ -83,6 +85,9 @@ class Telemetry:
         self.ranker: OnnxRanker | None = None
         self._try("ranker", self._start_ranker)
         self.probe: LatencyProbe | None = None
+        self.schedstat = SchedstatReader() if settings.get("probe", "schedstat") else None
+        self.wait_threads = 0  # threads whose schedstat the last tick read
+        self.focus_app: str | None = None  # the app the focus_cpu_wait_* figures are about
         self.gpu = GpuReader() if settings.get("gpu", "enabled") else None
         self.writer: StoreWriter | None = None
         self.exporter: Exporter | None = None
@@ -96,6 +101,7 @@ class Telemetry:
         self._detail_at = float("-inf")
         self._logged: dict[str, Decision] = {}
         self._tick: Tick | None = None
+        self._hints = Hints()
         self._classifications: Mapping[int, Classification] = {}
 
     # lifecycle
@@ -119,7 +125,8 @@ class Telemetry:
         self.ranker = load_ranker(str(self.settings.get("ranker", "model")))
 
     def _start_probe(self) -> None:
-        probe = LatencyProbe(float(self.settings.get("probe", "interval_ms")) / 1000.0, nice=0)
+        binary = sampler_binary(default_cache())
+        probe = LatencyProbe(float(self.settings.get("probe", "interval_ms")) / 1000.0, nice=0, binary=binary)
         probe.start()
         self.probe = probe
 
@@ -163,6 +170,8 @@ class Telemetry:
             self.exporter.close()
         if self.writer is not None:
             self.writer.close()
+        if self.schedstat is not None:
+            self.schedstat.close()
 
     def child_pids(self) -> frozenset[int]:
         """Our own helper processes (the probe's sampler): never grouped, classified or demoted."""
@@ -199,6 +208,7 @@ class Telemetry:
                 tick.now,
             )
         self._classifications = classifications
+        self._hints = hints
         if self.writer is not None:
             for event in events:
                 self.writer.submit_focus(event.ts, event.group_id, event.pid, event.kind)
@@ -211,10 +221,14 @@ class Telemetry:
         window = self.probe.window() if self.probe is not None else None
         out: dict[str, Any] = samples.system_figures(snapshot)
         out.update(samples.latency_figures(window))
-        count = xruns.count if xruns is not None else None
-        out["score"] = samples.score(window, snapshot, count)
-        out.update(samples.xrun_figures(count, xrun_apps(xruns, groups)))
         focused = self._tick.focused_id if self._tick is not None else None
+        waits = self._cpu_waits(snapshot, groups, focused)
+        out.update(samples.cpu_wait_figures(waits))
+        if self.focus_app is not None:
+            out["focus_app"] = self.focus_app  # for "firefox waited 14 ms"; not a number, not logged
+        count = xruns.count if xruns is not None else None
+        out["score"] = samples.score(window, snapshot, count, waits)
+        out.update(samples.xrun_figures(count, xrun_apps(xruns, groups)))
         out.update(samples.foreground_pressure(snapshot, groups, focused, self.unified))
         used = samples.group_cpu(snapshot, groups)
         out["cpu_by_class"] = samples.cpu_by_class(used, decisions, snapshot.system.ncpu)
@@ -227,6 +241,20 @@ class Telemetry:
             if busy is not None:
                 out["gpu_busy_percent"] = busy
         return out
+
+    def _cpu_waits(
+        self, snapshot: Snapshot, groups: Sequence[AppGroup], focused_id: str | None
+    ) -> dict[str, CpuWait]:
+        """This tick's schedstat figures per role; the focused app's name goes with them (focus_app)."""
+        if self.schedstat is None:
+            return {}
+        group = next((g for g in groups if g.id == focused_id), None) if focused_id is not None else None
+        roles = samples.wait_roles(snapshot, group, self._hints, self._classifications)
+        before = self.schedstat.reads
+        waits = self.schedstat.read(roles)
+        self.wait_threads = self.schedstat.reads - before
+        self.focus_app = group.name if group is not None and "focus" in waits else None
+        return waits
 
     def after_tick(
         self, snapshot: Snapshot, groups: Sequence[AppGroup], decisions: Mapping[str, Decision],
@@ -315,6 +343,10 @@ class Telemetry:
                  f"sampler pid {probe.pid}, nice {probe.effective_nice}" if probe is not None
                  else broken.get("latency probe", "off (probe.enabled)"),
                  "Scheduling latency is measured, not guessed: the score and SLOs rest on it."),
+            line("cpu wait", self.schedstat is not None,
+                 f"schedstat of {self.wait_threads} threads last tick (focused app, audio, compositor)"
+                 if self.schedstat is not None else "off (probe.schedstat)",
+                 "How long the apps you use waited for a CPU, read from the kernel at no extra wake-ups."),
             line("snapshot log", self.writer is not None,
                  str(self.store_path) if self.writer is not None
                  else broken.get("snapshot log", "off (store.enabled, or a dry run)"),

@@ -1,4 +1,4 @@
-"""Threshold alerts with hysteresis: warning and critical levels for CPU, memory, swap, PSI, latency, disks.
+"""Threshold alerts with hysteresis: CPU, memory, swap, PSI, latency, the focused app's CPU wait, disks.
 
 A level is raised (or escalated) once the value has stayed past its threshold for `raise_after`
 seconds; it is lowered (de-escalated or resolved) once the value has stayed on the good side of the
@@ -51,6 +51,7 @@ CATALOGUE: dict[str, tuple[str, str, str, bool]] = {
     "psi_memory": ("psi_memory_some_avg10", "Memory pressure", "%", False),
     "psi_io": ("psi_io_full_avg10", "IO pressure", "%", False),
     "latency_p99": ("latency_p99_ms", "Scheduling latency p99", " ms", False),
+    "focus_wait": ("focus_cpu_wait_ms", "CPU wait of the focused app", " ms/s", False),
     "disk_used": ("disk_used_percent", "Disk used", "%", False),
 }
 

@@ -24,9 +24,22 @@ MAX_EXTRA_METRICS = 32
 MAX_LABEL = 64
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 # Sample keys with a metric of their own below; any other numeric key is exported as smoothdesk_<key>.
-_SPECIAL = {"time", "cpu_busy", "mem_available", "demoted", "tick_cost_ms"} | {
-    f"psi_{r}_some" for r in PSI_RESOURCES
-}
+WAIT_ROLES = ("focus", "audio", "compositor")
+# The apps' CPU waits (helper samples <role>_cpu_wait*): one family per figure, labelled by role.
+WAIT_FAMILIES = (
+    (
+        "_cpu_wait_ms",
+        "smoothdesk_cpu_wait_ms_per_second",
+        "Time its threads waited for a CPU, ms per second.",
+    ),
+    ("_cpu_wait_max_ms", "smoothdesk_cpu_wait_worst_ms", "Worst single wait for a CPU (else per slice), ms."),
+    ("_cpu_wait_pct", "smoothdesk_cpu_wait_share_percent", "Largest share of the tick a thread waited."),
+)
+_SPECIAL = (
+    {"time", "cpu_busy", "mem_available", "demoted", "tick_cost_ms"}
+    | {f"psi_{r}_some" for r in PSI_RESOURCES}
+    | {role + suffix for role in WAIT_ROLES for suffix, _, _ in WAIT_FAMILIES}
+)
 
 
 def top_with_other(values: Mapping[str, float], limit: int) -> dict[str, float]:
@@ -72,6 +85,11 @@ def families(latest: Latest, top_apps: int) -> Iterator[Metric]:
     psi = {r: float(s[f"psi_{r}_some"]) for r in PSI_RESOURCES if f"psi_{r}_some" in s}
     if psi:
         yield _by_label("smoothdesk_psi_some_percent", "PSI some avg10, percent.", "resource", psi)
+    for suffix, name, doc in WAIT_FAMILIES:
+        # Only the roles measured this tick: a role with no source has no series, never a 0.
+        waits = {role: float(s[role + suffix]) for role in WAIT_ROLES if role + suffix in s}
+        if waits:
+            yield _by_label(name, doc, "role", waits)
     extras = sorted(k for k in s if k not in _SPECIAL and _NAME.match(k))[:MAX_EXTRA_METRICS]
     for key in extras:
         yield _gauge(f"smoothdesk_{key}", f"Helper metric {key}.", s[key])

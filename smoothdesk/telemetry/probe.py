@@ -1,11 +1,16 @@
 """The scheduling-latency probe the helper runs: owns the sampler process and turns its output into windows.
 
-Interval: 4 ms by default (probe.interval_ms). It gives 250 wake-ups per 1 s tick, so the p99 rests
-on the 3 worst and is not one outlier; each wake-up costs about 22 us here (the clock_nanosleep
-syscall and the wake-up itself), so 4 ms costs about half a percent of one core where 2 ms cost
-1.3 % and 1 ms 2.2 % (bench/bench_probe.py on this 2-vCPU VM) - a responsiveness tool must not be a
-noticeable load itself; and it is no longer than the 4 ms latency SLO, so a stall that breaks the
-SLO also shows as missed wakes.
+The sampler is a small C process (sampler.c, found or built by sampler.py), not a Python one: a
+thread in the helper would measure the GIL, and a Python sampler cost ~22 us a wake-up and 12 MB.
+It is now the second opinion: the apps' own CPU wait comes from schedstat (collector/schedstat.py)
+at no wake-ups at all, and the sampler says what a sleeper that is nobody's app sees.
+
+Interval: 100 ms by default (probe.interval_ms). Each wake-up costs 25-45 us of CPU on this
+2-vCPU VM whatever the language (the timer and the wake-up are the kernel's and the hypervisor's:
+the C sampler saves only a third of the Python one's 35 us), so the rate is what the footprint
+rests on: 0.59 % of a core at 4 ms, 0.27 % at 10 ms, 0.04 % at 100 ms (bench/bench_probe.py).
+At 10 wake-ups a tick the window's p99 is its worst wake-up: the sampler is now a stall detector
+and a second opinion beside the apps' own waits, which schedstat gives at no wake-ups at all.
 
 The sampler runs at the nice value of the class it measures for (`interactive`), set from here at
 start. Lowering nice needs root (CAP_SYS_NICE); otherwise it stays where the helper is and
@@ -19,19 +24,19 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import sys
 import time
 from array import array
 from collections.abc import Callable
 from pathlib import Path
 
 from smoothdesk.telemetry.latency import LatencyWindow, stalled, summarize
+from smoothdesk.telemetry.sampler import default_cache, sampler_binary
 
 log = logging.getLogger(__name__)
 
-_SRC = str(Path(__file__).resolve().parents[2])
 _BACKOFF_MIN, _BACKOFF_MAX, _HEALTHY_AFTER = 1.0, 60.0, 60.0
-# The sampler writes at least every 50 ms when it runs; five flush periods of silence is starvation.
+# The sampler writes every 50 ms, or each wake-up when they are further apart, when it runs: five
+# flush periods (or three intervals) of silence is starvation.
 _STALL_AFTER = 0.25
 
 
@@ -40,20 +45,22 @@ class LatencyProbe:
 
     def __init__(
         self,
-        interval_s: float = 0.004,
+        interval_s: float = 0.100,
         nice: int | None = None,
         *,
+        binary: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
-        python: str = sys.executable,
     ) -> None:
+        """`binary`: the sampler to run; None builds or finds it (sampler.sampler_binary) at start."""
         if not 0.0001 <= interval_s <= 1.0:
             raise ValueError(f"probe interval {interval_s} s is outside 0.1 ms..1 s")
         self.interval_ns = round(interval_s * 1e9)
+        self.stall_after = max(_STALL_AFTER, 3 * interval_s)
         self.nice = nice
         self.effective_nice: int | None = None
         self.restarts = 0
         self._clock = clock
-        self._python = python
+        self.binary = binary
         self._proc: subprocess.Popen[bytes] | None = None
         self._rest = b""
         self._last_read = clock()
@@ -69,17 +76,17 @@ class LatencyProbe:
     def start(self) -> None:
         if self.pid is not None:
             return
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [_SRC, os.environ.get("PYTHONPATH")])))
-        worker = "smoothdesk.telemetry.probe_worker"
-        args = [self._python, "-m", worker, str(self.interval_ns), str(os.getpid())]
+        if self.binary is None:
+            self.binary = sampler_binary(default_cache())
+        args = [str(self.binary), str(self.interval_ns), str(os.getpid())]
         self._proc = subprocess.Popen(
-            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
         assert self._proc.stdout is not None
         os.set_blocking(self._proc.stdout.fileno(), False)
         self._rest = b""
         self._started_at = self._last_read = self._clock()
-        self._heard_at = None  # a slow interpreter start under load is not a stall
+        self._heard_at = None  # a slow start under load is not a stall
         self._apply_nice(self._proc.pid)
 
     def _apply_nice(self, pid: int) -> None:
@@ -96,7 +103,7 @@ class LatencyProbe:
         """Statistics of every wake-up reported since the last call.
 
         A running sampler that was heard from before and has been silent for longer than
-        _STALL_AFTER is starved: the window then reports the silence as lateness (latency.stalled).
+        `stall_after` is starved: the window then reports the silence as lateness (latency.stalled).
         None when there is nothing to say: no sampler, or one that has not reported yet.
         """
         now = self._clock()
@@ -107,7 +114,7 @@ class LatencyProbe:
         self._supervise(now)
         if not samples and self._heard_at is not None and self.pid is not None:
             silence = now - self._heard_at
-            if silence >= _STALL_AFTER:
+            if silence >= self.stall_after:
                 return stalled(silence, self.interval_ns, duration)
         return summarize(samples, self.interval_ns, duration)
 

@@ -112,10 +112,12 @@ def test_windows_without_samples_count_neither_way() -> None:
 
 def test_default_slos() -> None:
     names = {s.name: s for s in slos_from_settings(defaults())}
-    assert set(names) == {"sched-p99", "no-xruns", "cpu-psi"}
+    assert set(names) == {"sched-p99", "no-xruns", "cpu-psi", "focus-wait"}
     p99 = names["sched-p99"]
     assert (p99.metric, p99.op, p99.threshold, p99.objective, p99.window_s) == (M, "<", 4.0, 0.99, 60.0)
     assert names["no-xruns"].op == "=="
+    wait = names["focus-wait"]
+    assert (wait.metric, wait.op, wait.threshold, wait.objective) == ("focus_cpu_wait_max_ms", "<", 10.0, 0.99)
 
 
 GOOD = 'name = "a"\nmetric = "latency_p99_ms"\nop = "<"\nthreshold = 4\n'
