@@ -41,7 +41,13 @@ from realload_topology import Accounting, App, FakeUnit, describe, in_cgroup, is
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-MODES = ("unmanaged", "nice19", "smoothdesk", "fifo")
+
+
+def sd_modes(trees: list[Path]) -> dict[str, Path]:
+    """One SmoothDesk mode per helper tree: "smoothdesk", or "sd@<commit>" to compare commits."""
+    if len(trees) == 1:
+        return {"smoothdesk": trees[0]}
+    return {f"sd@{tree_revision(t).split(',')[0].split()[0][:7]}": t for t in trees}
 
 
 def helper_argv(tmp: Path) -> list[str]:
@@ -106,6 +112,8 @@ class Bench:
         self.account = Accounting()
         self.helpers: set[int] = set()
         self.quiet_left = args.quiet_wait
+        self.trees = sd_modes(args.helper_tree)
+        self.modes = ["unmanaged", "nice19", *self.trees, "fifo"]
 
     def close(self) -> None:
         storm.stop(self.project)
@@ -171,14 +179,14 @@ class Bench:
             time.sleep(0.05)
         time.sleep(0.5)
 
-    def start_helper(self, out: dict[str, Any]) -> subprocess.Popen[bytes]:
+    def start_helper(self, tree: Path, out: dict[str, Any]) -> subprocess.Popen[bytes]:
         t0 = time.monotonic()
         log = self.tmp / "helper.log"
         with log.open("ab") as f:
             helper = subprocess.Popen(
                 helper_argv(self.tmp),
-                cwd=self.args.helper_tree,
-                env=helper_env(self.args.helper_tree),
+                cwd=tree,
+                env=helper_env(tree),
                 stdout=f,
                 stderr=f,
                 start_new_session=True,
@@ -226,8 +234,8 @@ class Bench:
         try:
             shell = self.start_storm(topo, app, unit, mode)
             self.warm_up()
-            if mode == "smoothdesk":
-                helper = self.start_helper(out)
+            if mode in self.trees:
+                helper = self.start_helper(self.trees[mode], out)
             foreign = foreign_helpers(self.helpers)
             self.account.start()
             cc1 = next((p for p in storm.members(self.project) if storm.comm(p) == "cc1"), None)
@@ -262,7 +270,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--topologies", default="abc", help="subset of a, b, c (default abc)")
     p.add_argument("--tolerance", type=float, default=0.1, help="noise allowance for never-worse (0.1)")
     p.add_argument("--quiet-wait", type=float, help="s to wait in all for other load to drop (30, 5)")
-    p.add_argument("--helper-tree", type=Path, default=REPO, help="source tree to run the helper from")
+    p.add_argument(
+        "--helper-tree",
+        type=Path,
+        action="append",
+        help="source tree to run the helper from (default this repo); twice or more: one mode each",
+    )
     p.add_argument("--strict", action="store_true", help="exit 1 when a limit fails")
     p.add_argument("--json", type=Path, help="write every cell's figures here")
     args = p.parse_args(argv)
@@ -271,7 +284,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.seconds = args.seconds or (1.5 if quick else 3.0)
     args.launches = args.launches or (3 if quick else 5)
     args.quiet_wait = args.quiet_wait if args.quiet_wait is not None else (5.0 if quick else 30.0)
-    args.helper_tree = args.helper_tree.resolve()
+    args.helper_tree = [t.resolve() for t in args.helper_tree or [REPO]]
     if not set(args.topologies) <= set(TOPOLOGIES):
         p.error(f"--topologies: {args.topologies!r} has letters other than a, b, c")
     return args
@@ -288,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(args)
     cells: list[dict[str, Any]] = []
     try:
-        print(f"helper from {args.helper_tree} ({tree_revision(args.helper_tree)})")
+        for mode, tree in bench.trees.items():
+            print(f"{mode}: helper from {tree} ({tree_revision(tree)})")
         cc1_s, as_s = bench.unit_times()
         print(
             f"storm: make -j{args.jobs} over {args.units} units; one unit: cc1 {cc1_s:.2f} s, as {as_s:.3f} s"
@@ -298,11 +312,12 @@ def main(argv: list[str] | None = None) -> int:
             cells.append(bench.idle())
             for ti, topo in enumerate(args.topologies):
                 shift = rep + ti
-                for mode in MODES[shift % 4 :] + MODES[: shift % 4]:
+                n = len(bench.modes)
+                for mode in bench.modes[shift % n :] + bench.modes[: shift % n]:
                     c = bench.clean_cell(topo, mode)
                     cells.append(c)
                     print(
-                        f"  rep {rep + 1} {topo} {mode:<11} ct p99 {fmt(c.get('ct_p99'), 6)}  wake p99 "
+                        f"  rep {rep + 1} {topo} {mode:<12} ct p99 {fmt(c.get('ct_p99'), 6)}  wake p99 "
                         f"{fmt(c.get('wake_p99'), 6)}  done p99 {fmt(c.get('done_p99'), 6)}  launch "
                         f"{fmt(c.get('launch_ms'), 4)} ms  noise {(c.get('noise') or 0) * 100:.0f}%"
                         f"{'  ' + c['error'] if 'error' in c else ''}",
@@ -310,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
     finally:
         bench.close()
-    ok = report(cells, args.reps, args.tolerance)
+    ok = report(cells, args.reps, args.tolerance, list(bench.trees))
     print(f"waited {sum(c.get('waited_s', 0) for c in cells):.0f} s in all for other agents' load to drop")
     print(f"\nwall time {time.monotonic() - started:.0f} s")
     if args.json:

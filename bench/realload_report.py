@@ -39,12 +39,13 @@ def ratio(name: str, num: float | None, den: float | None, limit: float) -> Limi
     return name, r, limit, r is not None and r <= limit
 
 
-def limits(t: dict[tuple[str, str], dict[str, Any]], tolerance: float) -> list[Limit]:
+def limits(t: dict[tuple[str, str], dict[str, Any]], tolerance: float, sd_mode: str) -> list[Limit]:
+    """The limits for one SmoothDesk mode, per topology."""
     out = []
     idle = t.get(("idle", "idle"), {}).get("launch_ms")
     for topo in sorted({k[0] for k in t} - {"idle"}):
-        sd, fifo, un = t[(topo, "smoothdesk")], t[(topo, "fifo")], t[(topo, "unmanaged")]
-        label = f"{topo} {TOPOLOGIES[topo]}"
+        sd, fifo, un = t[(topo, sd_mode)], t[(topo, "fifo")], t[(topo, "unmanaged")]
+        label = f"{topo} {TOPOLOGIES[topo]}" + ("" if sd_mode == "smoothdesk" else f" {sd_mode}")
         if topo in ("a", "c"):
             out.append(ratio(f"{label}: SmoothDesk/FIFO cyclictest p99", sd["ct_p99"], fifo["ct_p99"], 2))
             out.append(ratio(f"{label}: SmoothDesk/FIFO waker wake p99", sd["wake_p99"], fifo["wake_p99"], 2))
@@ -75,16 +76,16 @@ def table(t: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
     return lines
 
 
-def report(cells: list[dict[str, Any]], reps: int, tolerance: float) -> bool:
+def report(cells: list[dict[str, Any]], reps: int, tolerance: float, sd_modes: list[str]) -> bool:
     """Print the table, what the helper did, the noise and every limit; True when all pass."""
     t = medians(cells)
     print(f"\nmedians over {reps} repeat(s); us, launch in ms; noise: CPU share other processes used")
     print("\n".join(table(t)))
     print("\nlevers seen in the SmoothDesk cells (the measured app | one cc1):")
     for (topo, mode), row in t.items():
-        if mode == "smoothdesk":
-            print(f"  {topo}: {row['states'][0]} | {row['states'][1]}")
-    sd = [c for c in cells if c["mode"] == "smoothdesk"]
+        if mode in sd_modes:
+            print(f"  {topo} {mode}: {row['states'][0]} | {row['states'][1]}")
+    sd = [c for c in cells if c["mode"] in sd_modes]
     waits = [c["demoted_after_s"] for c in sd if c.get("demoted_after_s") is not None]
     print(
         f"the helper demoted the storm in {len(waits)} of {len(sd)} SmoothDesk cells"
@@ -101,7 +102,7 @@ def report(cells: list[dict[str, Any]], reps: int, tolerance: float) -> bool:
         )
     print(f"\nlimits (never-worse allows {tolerance * 100:.0f}% for noise, --tolerance):")
     ok = True
-    for name, r, lim, passed in limits(t, tolerance):
+    for name, r, lim, passed in [x for mode in sd_modes for x in limits(t, tolerance, mode)]:
         ok &= passed
         shown = "n/a" if r is None else f"{r:.2f}"
         print(f"  {'PASS' if passed else 'FAIL'}  {name} = {shown} (limit <= {lim:g})")
