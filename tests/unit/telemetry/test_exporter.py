@@ -129,3 +129,26 @@ def test_a_port_in_use_is_a_clear_error(latest: list[Latest | None]) -> None:
             Exporter(lambda: None, port=first.port)
     finally:
         first.close()
+
+
+def test_cpu_waits_are_one_family_per_figure_labelled_by_role(latest: list[Latest | None]) -> None:
+    sample = {
+        **SAMPLE,
+        "focus_cpu_wait_ms": 14.0,
+        "focus_cpu_wait_max_ms": 3.5,
+        "focus_cpu_wait_pct": 1.25,
+        "compositor_cpu_wait_ms": 2.0,
+        "compositor_cpu_wait_max_ms": 0.5,
+        "compositor_cpu_wait_pct": 0.2,
+    }
+    exporter = serve(latest)
+    try:
+        latest[0] = Latest(sample, [])
+        m = scrape(exporter)
+    finally:
+        exporter.close()
+    per_s = {s.labels["role"]: s.value for s in m["smoothdesk_cpu_wait_ms_per_second"]}
+    assert per_s == {"focus": 14.0, "compositor": 2.0}, "no audio agent: no audio series, not a 0"
+    assert {s.labels["role"]: s.value for s in m["smoothdesk_cpu_wait_worst_ms"]}["focus"] == 3.5
+    assert {s.labels["role"]: s.value for s in m["smoothdesk_cpu_wait_share_percent"]}["focus"] == 1.25
+    assert "smoothdesk_focus_cpu_wait_ms" not in m  # not exported twice as a loose extra

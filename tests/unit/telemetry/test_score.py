@@ -77,3 +77,21 @@ def test_a_measured_value_never_scores_above_an_unmeasured_one(
     measured = responsiveness_score(None if lat is None else window(lat), cpu, mem, io, xr)
     assert measured <= responsiveness_score(None, cpu, mem, io, xr)
     assert measured <= responsiveness_score(None if lat is None else window(lat), None, None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("p99", "app_wait", "expected"),
+    [
+        (None, 10.5, 70.0),  # the apps' worst wait alone drives the latency term
+        (None, None, 100.0),  # nobody measured: not penalised
+        (10.5, 1.0, 70.0),  # the worse of the two ...
+        (1.0, 10.5, 70.0),
+        (20.0, 20.0, 40.0),  # ... counted once: a storm both see is not penalised twice
+        (None, 0.0, 100.0),  # a focused app that waited 0 ms
+    ],
+)
+def test_apps_wait_and_sampler_are_one_latency_input(
+    p99: float | None, app_wait: float | None, expected: float
+) -> None:
+    w = None if p99 is None else window(p99)
+    assert responsiveness_score(w, None, None, None, None, app_wait_ms=app_wait) == pytest.approx(expected)
