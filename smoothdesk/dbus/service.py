@@ -186,6 +186,11 @@ class HelperService:
         self.identity.start()
         on_name_lost(self.bus, self._name_lost)
 
+    def forget_reporters(self) -> None:
+        """The connection is gone: none of its callers' reports count any more."""
+        for name in list(self._reporters):
+            self._name_lost(name)
+
     def _name_lost(self, name: str) -> None:
         # A report still in flight from a name that already left must not outlive it.
         self._departed.append(name)
@@ -252,6 +257,12 @@ class HelperService:
                 return
             heavy = msg.path == OBJECT_PATH and heavy_key(msg.member or "", list(msg.body)) is not None
             await self.gate.through(msg, uid, heavy, lambda meter: self._serve(msg, uid, meter))
+        except Exception as exc:
+            # The connection went away under the call (the link reconnects): nobody to answer.
+            if self.bus.connected:
+                log.exception("call %s failed", msg.member)
+            else:
+                log.debug("call %s dropped with the connection: %s", msg.member, exc)
         finally:
             # Every passed descriptor is ours to close, whatever the method or its outcome.
             _close_fds(msg)

@@ -77,7 +77,7 @@ async def run(daemon: Daemon) -> int:
             report.eperm + report.irreversible,
         )
         await endpoint.stop()
-    return 0
+    return endpoint.exit_status  # 1 when the bus was lost for good: systemd's Restart= then
 
 
 async def _tick_forever(daemon: Daemon) -> None:
