@@ -49,6 +49,10 @@ class HelperApi(Protocol):
         """Audio xruns since the agent's last report; `name` '' means it has no xrun source now."""
         ...
 
+    def report_unknown(self, caller_uid: int, kind: str, reason: str, source: str = "") -> None:
+        """The agent's `kind` ("focus", "audio" or "idle") source measures nothing now, and why."""
+        ...
+
     def reporter_left(self, source: str) -> None:
         """A connection that made reports left the bus: forget what it reported."""
         ...

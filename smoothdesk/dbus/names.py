@@ -120,6 +120,15 @@ METHODS: tuple[MethodSpec, ...] = (
         "Session agent: audio xruns since its last report, in all (count) and per (pid, start_time, "
         "xruns) of the caller's clients; source names where they are counted ('' : no source any more).",
     ),
+    MethodSpec(
+        "ReportUnknown",
+        (Arg("kind", "s"), Arg("reason", "s")),
+        (),
+        True,
+        "Session agent: its 'focus', 'audio' or 'idle' source measures nothing now (the reason says "
+        "why), which is not 'nothing focused', 'nothing plays' or 'idle'; its next report of that kind "
+        "ends it.",
+    ),
     MethodSpec("AddRule", (Arg("rule", "a{sv}"),), (Arg("source", "s"),), True, "Add an admin rule."),
     MethodSpec(
         "DeleteRule", (Arg("matchers", "a{sv}"),), (Arg("removed", "u"),), True, "Delete admin rules."
@@ -145,7 +154,9 @@ SIGNALS: tuple[SignalSpec, ...] = (
     SignalSpec("Metrics", (Arg("sample", "a{sv}"),), "One tick's metrics, at most twice a second."),
 )
 
-REPORTS = frozenset({"ReportFocus", "ReportFocusFd", "ReportAudio", "ReportIdle", "ReportXruns"})
+REPORTS = frozenset(
+    {"ReportFocus", "ReportFocusFd", "ReportAudio", "ReportIdle", "ReportXruns", "ReportUnknown"}
+)
 """The session agent's methods: authorized by process ownership alone (no polkit), and kept per
 reporting connection until it leaves the bus."""
 

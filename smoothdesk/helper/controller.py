@@ -63,6 +63,7 @@ class Controller:
             "fast_path_events": d.fast_path_count,
             "input_idle": _or(d.reports.idle_seconds(), -1.0),
             "reporters": len(d.reports.reports),
+            "unmeasured": d.reports.unknown(),
         }
         if snap is not None:
             sysstats = snap.system
@@ -165,6 +166,10 @@ class Controller:
         self, caller_uid: int, name: str, count: int, by_pid: dict[int, int], source: str = ""
     ) -> None:
         self.d.reports.set_xruns(source, caller_uid, name, count, by_pid)
+
+    def report_unknown(self, caller_uid: int, kind: str, reason: str, source: str = "") -> None:
+        self.d.reports.set_unknown(source, caller_uid, kind, reason)
+        self.d.set_hints(source, caller_uid)
 
     def reporter_left(self, source: str) -> None:
         self.d.drop_reporter(source)

@@ -22,6 +22,7 @@ class Report:
     xrun_source: str = ""  # where the agent counts xruns; "" : it has no source
     xruns: int = 0  # reported since the last tick took them
     xrun_pids: dict[int, int] = field(default_factory=dict)
+    unknown: dict[str, str] = field(default_factory=dict)  # "focus", "audio", "idle" -> why not measured
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +50,36 @@ class ReportBook:
         return report
 
     def set_focus(self, source: str, uid: int, focus: dict[int, int]) -> None:
-        self._of(source, uid).focus = focus
+        report = self._of(source, uid)
+        report.focus = focus
+        report.unknown.pop("focus", None)
 
     def set_audio(self, source: str, uid: int, audio: dict[int, int]) -> None:
-        self._of(source, uid).audio = audio
+        report = self._of(source, uid)
+        report.audio = audio
+        report.unknown.pop("audio", None)
+
+    def set_unknown(self, source: str, uid: int, kind: str, reason: str) -> None:
+        """The agent cannot tell its focus, audio or idle time now: nothing of that kind counts
+        from it (no hint, no idle time), and the reason is kept."""
+        report = self._of(source, uid)
+        if kind == "focus":
+            report.focus = {}
+        elif kind == "audio":
+            report.audio = {}
+        else:
+            report.idle_since = None
+        report.unknown[kind] = reason
+
+    def unknown(self) -> list[str]:
+        """What some agent cannot measure now, as "audio: why" lines (empty while all measure)."""
+        return sorted(f"{kind}: {why}" for r in self.reports.values() for kind, why in r.unknown.items())
 
     def set_idle(self, source: str, uid: int, seconds: float, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
-        self._of(source, uid).idle_since = now - seconds
+        report = self._of(source, uid)
+        report.idle_since = now - seconds
+        report.unknown.pop("idle", None)
 
     def set_xruns(self, source: str, uid: int, name: str, count: int, by_pid: dict[int, int]) -> None:
         report = self._of(source, uid)

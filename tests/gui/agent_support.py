@@ -34,3 +34,17 @@ def has(bus: str, pid: int, reason: str, klass: str = "interactive") -> bool:
 def lacks(bus: str, pid: int, reason: str) -> bool:
     app = app_of(bus, pid)
     return app is not None and not any(reason in r for r in app["reasons"])
+
+
+def unmeasured(bus: str) -> list[str]:
+    """The helper's GetStatus "unmeasured": what some agent says it cannot tell now ("audio: why")."""
+
+    async def ask() -> list[str]:
+        client = HelperClient(await connect(bus))
+        try:
+            return list((await client.status()).get("unmeasured", []))
+        finally:
+            client.bus.disconnect()
+            await client.bus.wait_for_disconnect()  # type: ignore[no-untyped-call]
+
+    return asyncio.run(ask())

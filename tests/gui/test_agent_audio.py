@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import logging
+
+import pytest
 
 from smoothdesk.gui.agent import SessionAgent
-from tests.gui.agent_support import app_of, has, lacks
+from tests.gui.agent_support import app_of, has, lacks, unmeasured
 from tests.gui.conftest import UserHelper
 from tests.support.procs import wait_for
 from tests.support.pulse import missing_tools, pulse_server
@@ -47,3 +50,49 @@ def test_a_playing_client_is_classified_as_an_audio_client(user_helper: UserHelp
             assert wait_for(lambda: agent.state()["audio"] == [], 15), agent.state()
         finally:
             agent.stop()
+
+
+def test_the_agent_follows_pulseaudio_through_a_crash_and_a_restart(
+    user_helper: UserHelper, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, "smoothdesk.gui.agent.watcher")
+    bus = user_helper.bus
+    with pulse_server() as pa:
+        agent = SessionAgent(bus, env={}, pulse_server=pa.server, session_bus=None, xruns=False)
+        agent.start()
+        try:
+            music = pa.play("music")
+            assert wait_for(lambda: agent.state()["audio"] == [music.pid], 15), agent.state()
+            assert wait_for(functools.partial(has, bus, music.pid, PLAYS), 15), app_of(bus, music.pid)
+            assert audio_unmeasured(bus) == []
+            pa.crash()
+            # Not measured is said as such, to the helper too: not "nothing plays".
+            assert wait_for(lambda: agent.state()["audio_state"].startswith("no sound server"), 15)
+            assert agent.state()["audio"] == []
+            assert wait_for(lambda: said_gone(bus), 15), unmeasured(bus)
+            # Stay down through a few reconnects (0.5 s, 1 s, 2 s): the outage is logged once.
+            assert wait_for(lambda: retries(caplog) >= 2, 15), caplog.text
+            pa.start_again()
+            again = pa.play("music")
+            assert wait_for(lambda: agent.state()["audio"] == [again.pid], 15), agent.state()
+            assert agent.state()["audio_state"] == "ok"
+            assert wait_for(functools.partial(has, bus, again.pid, PLAYS), 15), app_of(bus, again.pid)
+            assert wait_for(lambda: audio_unmeasured(bus) == [], 15), unmeasured(bus)
+        finally:
+            agent.stop()
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len([m for m in said if "is gone" in m]) == 1, said
+    assert sum("is back after" in r.getMessage() for r in caplog.records) == 1
+    assert agent.restarts == 0
+
+
+def audio_unmeasured(bus: str) -> list[str]:
+    return [u for u in unmeasured(bus) if u.startswith("audio:")]
+
+
+def said_gone(bus: str) -> bool:
+    return any(u.startswith("audio: no sound server") for u in audio_unmeasured(bus))
+
+
+def retries(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("still gone" in r.getMessage() for r in caplog.records)

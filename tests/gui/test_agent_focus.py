@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from smoothdesk.gui.agent import SessionAgent
-from tests.gui.agent_support import app_of, has, lacks
+from tests.gui.agent_support import app_of, has, lacks, unmeasured
 from tests.gui.conftest import UserHelper
 from tests.support.procs import wait_for
 from tests.support.tools import needs
@@ -63,6 +63,37 @@ def test_a_window_we_cannot_place_is_focus_unknown_not_a_guess(
             assert lacks(user_helper.bus, odd.pid, "focus")
         finally:
             agent.stop()
+
+
+def test_focus_comes_back_after_the_x_server_crashes_and_restarts(user_helper: UserHelper) -> None:
+    bus = user_helper.bus
+    with xsession() as x:
+        one = x.window("sd-one")
+        agent = SessionAgent(bus, env=x.env, session_bus=None, audio=False, xruns=False)
+        agent.start()
+        try:
+            x.activate(one.wid)
+            assert wait_for(lambda: has(bus, one.pid, NOW), 15), agent.state()
+            x.crash_server()
+            lost = f"unknown: no focus from the X display {x.display!r}"
+            assert wait_for(lambda: agent.state()["focus"].startswith(lost), 15), agent.state()
+            assert wait_for(lambda: focus_unmeasured(bus).startswith(lost[9:]), 15), unmeasured(bus)
+            x.start_server_again()
+            two = x.window("sd-two")
+            x.activate(two.wid)
+            assert wait_for(lambda: agent.state()["focus_pid"] == two.pid, 15), agent.state()
+            assert wait_for(lambda: has(bus, two.pid, NOW), 15), (app_of(bus, two.pid), agent.state())
+            assert focus_unmeasured(bus) == ""
+            # Idle time read from the same X server comes back with it.
+            assert wait_for(lambda: agent.state()["idle_state"] == "ok", 15), agent.state()
+        finally:
+            agent.stop()
+    assert agent.restarts == 0
+
+
+def focus_unmeasured(bus: str) -> str:
+    """Why the helper was told focus is unknown ("" when it is measured)."""
+    return next((u[len("focus: ") :] for u in unmeasured(bus) if u.startswith("focus: ")), "")
 
 
 def test_the_agent_runs_headless_and_says_why_focus_is_unknown(user_helper: UserHelper) -> None:

@@ -6,7 +6,7 @@ import functools
 
 from smoothdesk.gui.agent import SessionAgent
 from smoothdesk.gui.agent.focus_wayland import focus_source
-from tests.gui.agent_support import app_of, has, lacks
+from tests.gui.agent_support import app_of, has, lacks, unmeasured
 from tests.gui.conftest import UserHelper
 from tests.support.procs import terminate, wait_for
 from tests.support.sway import missing_tools, swaysession
@@ -84,6 +84,29 @@ def test_focus_is_unknown_with_the_reason_when_sway_goes_away(user_helper: UserH
             assert wait_for(lambda: agent.state()["reports"] > reports, 15), agent.state()
         finally:
             agent.stop()
+
+
+def test_focus_comes_back_when_sway_is_started_again_on_the_same_socket(user_helper: UserHelper) -> None:
+    bus = user_helper.bus
+    with swaysession() as s:
+        one = s.window("sd-one")
+        agent = SessionAgent(bus, env=s.env, session_bus=None, audio=False, xruns=False)
+        agent.start()
+        try:
+            assert wait_for(lambda: has(bus, one.pid, NOW), 15), agent.state()
+            path = s.swaysock
+            s.quit_sway()
+            assert wait_for(lambda: "no focus from sway IPC" in agent.state()["focus"], 15), agent.state()
+            assert wait_for(lambda: any("focus: no focus from sway IPC" in u for u in unmeasured(bus)), 15)
+            s.start_sway()
+            assert s.swaysock == path
+            two = s.window("sd-two")
+            assert wait_for(lambda: agent.state()["focus_pid"] == two.pid, 15), agent.state()
+            assert wait_for(lambda: has(bus, two.pid, NOW), 15), (app_of(bus, two.pid), agent.state())
+            assert not any(u.startswith("focus: ") for u in unmeasured(bus)), unmeasured(bus)
+        finally:
+            agent.stop()
+    assert agent.restarts == 0
 
 
 def test_a_dead_swaysock_is_named_in_the_unknown_reason(tmp_path: object) -> None:

@@ -9,6 +9,7 @@ carry no audio_xruns at all (no source is not "0 xruns").
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 from typing import Any
@@ -17,7 +18,9 @@ import pytest
 
 from smoothdesk.dbus.client import HelperClient, connect
 from smoothdesk.gui.agent import SessionAgent
+from tests.gui.agent_support import app_of, has, unmeasured
 from tests.gui.conftest import UserHelper
+from tests.support import pulse
 from tests.support.pipewire import missing_tools, pipewire_server
 from tests.support.procs import wait_for
 from tests.support.tools import needs
@@ -108,3 +111,36 @@ def test_without_pipewire_there_is_no_xrun_figure_at_all(xrun_helper: UserHelper
         assert slo(bus, "xruns-2s")["total_windows"] == 0
     finally:
         agent.stop()
+
+
+@needs([*missing_tools(), *pulse.missing_tools()], "the PipeWire restart test")
+def test_audio_and_xruns_come_back_after_pipewire_crashes_and_restarts(xrun_helper: UserHelper) -> None:
+    """Audio clients through PipeWire's own pulse server, and the xrun profiler child, both follow
+    a SIGKILLed PipeWire and its restart in the same runtime dir."""
+    bus = xrun_helper.bus
+    with pipewire_server() as pw:
+        agent = SessionAgent(bus, env=pw.env, pulse_server=pw.pulse_server, session_bus=None)
+        agent.start()
+        try:
+            player = pw.play_pulse("sd_pa")
+            assert wait_for(lambda: agent.state()["audio"] == [player.pid], 20), agent.state()
+            assert wait_for(lambda: agent.state()["xrun_state"] == "pipewire", 20), agent.state()
+            plays = functools.partial(has, bus, player.pid, "plays audio")
+            assert wait_for(plays, 20), app_of(bus, player.pid)
+            pw.crash()
+            assert wait_for(lambda: agent.state()["audio_state"].startswith("no sound server"), 20)
+            assert wait_for(lambda: agent.state()["xrun_state"] != "pipewire", 20), agent.state()
+            assert wait_for(lambda: any(u.startswith("audio: ") for u in unmeasured(bus)), 20)
+            # While no agent counts, the samples carry no xrun figure: not a 0.
+            assert wait_for(lambda: "audio_xruns" not in history(bus)[-1], 20), history(bus)[-1]
+            pw.start_again()
+            again = pw.play_pulse("sd_pa")
+            assert wait_for(lambda: agent.state()["audio"] == [again.pid], 20), agent.state()
+            assert wait_for(lambda: agent.state()["xrun_state"] == "pipewire", 20), agent.state()
+            plays = functools.partial(has, bus, again.pid, "plays audio")
+            assert wait_for(plays, 20), app_of(bus, again.pid)
+            assert wait_for(lambda: not any(u.startswith("audio: ") for u in unmeasured(bus)), 20)
+            assert wait_for(lambda: history(bus)[-1].get("audio_xruns") == 0.0, 20), history(bus)[-1]
+        finally:
+            agent.stop()
+    assert agent.restarts == 0

@@ -2,6 +2,8 @@
 
     with pipewire_server() as pw:      # pw.env has XDG_RUNTIME_DIR for clients
         player = pw.play("sd_player")  # pw-cat playing silence, linked to the null sink by hand
+        pacat = pw.play_pulse("sd_pa") # pacat through PipeWire's own pulse server (pw.pulse_server)
+        pw.crash(); pw.start_again()   # SIGKILL, then a new daemon in the same runtime dir
 
 No session manager runs (WirePlumber wants a session bus and hardware): the fixture does its two jobs
 itself, setting each node's port layout (PortConfig) and linking the player to the sink with pw-link.
@@ -38,6 +40,7 @@ context.modules = [
     { name = libpipewire-module-access args = { } }
     { name = libpipewire-module-adapter }
     { name = libpipewire-module-link-factory }
+    { name = libpipewire-module-protocol-pulse args = { server.address = [ "unix:@PULSE@" ] } }
 ]
 context.objects = [
     { factory = metadata args = { metadata.name = default } }
@@ -68,6 +71,22 @@ class PipeWireServer:
     @property
     def socket(self) -> Path:
         return self.dir / "xdg" / "pipewire-0"
+
+    @property
+    def pulse_server(self) -> str:
+        """The PulseAudio-protocol server this PipeWire runs itself (what pipewire-pulse does)."""
+        return f"unix:{self.dir / 'pulse'}"
+
+    def crash(self) -> None:
+        """SIGKILL the daemon, as a crash would: every client loses its connection."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def start_again(self, timeout: float = 20.0) -> None:
+        """A new daemon with the same config and runtime dir, as a restart by the session would bring."""
+        if self.proc.poll() is None:
+            raise RuntimeError("pipewire is still running")
+        self.proc = _spawn(self.dir, timeout)
 
     def run(self, *argv: str) -> str:
         done = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=30, check=False)
@@ -114,6 +133,20 @@ class PipeWireServer:
         self.link(name)
         return proc
 
+    def play_pulse(self, name: str) -> subprocess.Popen[bytes]:
+        """pacat playing silence through the pulse protocol, its stream linked to the null sink."""
+        env = {**self.env, "PULSE_SERVER": self.pulse_server, "PULSE_PROP": f"node.name={name}"}
+        proc = subprocess.Popen(
+            ["pacat", "--playback", f"--client-name={name}", "/dev/zero"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            process_group=0,
+        )
+        self.clients.append(proc)
+        self.link(name)
+        return proc
+
     def link(self, name: str) -> None:
         """What a session manager would do: DSP ports on the node, then links to the sink."""
         assert wait_for(lambda: self.node_id(name) is not None, 20), f"no node {name}\n{self.log()}"
@@ -144,14 +177,27 @@ def pipewire_server(timeout: float = 20.0) -> Iterator[PipeWireServer]:
     tmp = Path(tempfile.mkdtemp(prefix="sd-pipewire-"))
     for sub in ("xdg", "home"):
         (tmp / sub).mkdir(mode=0o700)
-    (tmp / "sd.conf").write_text(CONF)
+    (tmp / "sd.conf").write_text(CONF.replace("@PULSE@", str(tmp / "pulse")))
     server: PipeWireServer | None = None
     try:
-        with (tmp / "pipewire.log").open("wb") as log:
-            env = {k: v for k, v in os.environ.items() if not k.startswith("PIPEWIRE_")}
-            env.update(XDG_RUNTIME_DIR=str(tmp / "xdg"), HOME=str(tmp / "home"))
-            proc = subprocess.Popen(["pipewire", "-c", str(tmp / "sd.conf")], stdout=log, stderr=log, env=env)
-        server = PipeWireServer(tmp, proc)
+        server = PipeWireServer(tmp, _spawn(tmp, timeout))
+        yield server
+    finally:
+        if server is not None:
+            for client in server.clients:
+                terminate(client)
+            terminate(server.proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _spawn(tmp: Path, timeout: float) -> subprocess.Popen[bytes]:
+    """pipewire on `tmp`'s config, serving once the null sink exists; its input ports set up."""
+    with (tmp / "pipewire.log").open("ab") as log:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PIPEWIRE_")}
+        env.update(XDG_RUNTIME_DIR=str(tmp / "xdg"), HOME=str(tmp / "home"))
+        proc = subprocess.Popen(["pipewire", "-c", str(tmp / "sd.conf")], stdout=log, stderr=log, env=env)
+    server = PipeWireServer(tmp, proc)
+    try:
         deadline = time.monotonic() + timeout
         while server.node_id_safe(SINK) is None:
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -165,10 +211,7 @@ def pipewire_server(timeout: float = 20.0) -> Iterator[PipeWireServer]:
             "PortConfig",
             f"{{ direction: Input, mode: dsp, format: {{ {DSP} }} }}",
         )
-        yield server
-    finally:
-        if server is not None:
-            for client in server.clients:
-                terminate(client)
-            terminate(server.proc)
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        terminate(proc)
+        raise
+    return proc

@@ -3,6 +3,7 @@
     with pulse_server() as pa:          # pa.server == "unix:/tmp/.../native"; pa.env for clients
         music = pa.play("music")        # pacat from /dev/zero with media.role=music
         phone = pa.play("phone")        # module-role-cork corks the music stream while this plays
+        pa.crash(); pa.start_again()    # SIGKILL, then a new daemon on the same socket
 
 The daemon runs as the current user, root included: it warns that it is not meant to run as
 root but works without --system when given its own runtime dir, HOME and a socket path of ours.
@@ -74,6 +75,18 @@ class PulseServer:
     def log(self) -> str:
         return (self.dir / "pulseaudio.log").read_text(errors="replace")
 
+    def crash(self) -> None:
+        """SIGKILL the daemon, as a crash would: its clients lose their connection."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def start_again(self, timeout: float = 20.0) -> None:
+        """A new daemon on the same socket, as a restart by the session would bring."""
+        if self.proc.poll() is None:
+            raise RuntimeError("pulseaudio is still running")
+        self.socket.unlink(missing_ok=True)  # a killed daemon leaves its socket behind
+        self.proc = _spawn(self.dir, timeout)
+
 
 @contextmanager
 def pulse_server(timeout: float = 20.0) -> Iterator[PulseServer]:
@@ -84,6 +97,19 @@ def pulse_server(timeout: float = 20.0) -> Iterator[PulseServer]:
     tmp = Path(tempfile.mkdtemp(prefix="sd-pulse-"))
     for sub in ("runtime", "xdg", "home"):
         (tmp / sub).mkdir(mode=0o700)
+    server: PulseServer | None = None
+    try:
+        server = PulseServer(tmp, _spawn(tmp, timeout))
+        yield server
+    finally:
+        if server is not None:
+            for client in server.clients:
+                terminate(client)
+            terminate(server.proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _spawn(tmp: Path, timeout: float) -> subprocess.Popen[bytes]:
     socket = tmp / "native"
     argv = [
         "pulseaudio", "--daemonize=no", "-n", "--use-pid-file=no", "--exit-idle-time=-1",
@@ -92,23 +118,16 @@ def pulse_server(timeout: float = 20.0) -> Iterator[PulseServer]:
         "-L", "module-null-sink sink_name=sd_null",
         "-L", "module-role-cork trigger_roles=phone cork_roles=music",
     ]  # fmt: skip
-    server: PulseServer | None = None
-    try:
-        with (tmp / "pulseaudio.log").open("wb") as log:
-            proc = subprocess.Popen(argv, stdout=log, stderr=log)
-        server = PulseServer(tmp, proc)
-        deadline = time.monotonic() + timeout
-        while not _answers(server):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"pulseaudio did not start:\n{server.log()}")
-            time.sleep(0.1)
-        yield server
-    finally:
-        if server is not None:
-            for client in server.clients:
-                terminate(client)
-            terminate(server.proc)
-        shutil.rmtree(tmp, ignore_errors=True)
+    with (tmp / "pulseaudio.log").open("ab") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=log)
+    probe = PulseServer(tmp, proc)
+    deadline = time.monotonic() + timeout
+    while not _answers(probe):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            terminate(proc)
+            raise RuntimeError(f"pulseaudio did not start:\n{probe.log()}")
+        time.sleep(0.1)
+    return proc
 
 
 def _answers(server: PulseServer) -> bool:

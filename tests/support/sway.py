@@ -4,6 +4,7 @@
         one = s.window("sd-one")        # a foot terminal in its own process, mapped by sway
         s.focus(one.pid)                # swaymsg '[pid=N] focus', then waits until sway says so
         assert s.focused_pid() == one.pid
+        s.quit_sway(); s.start_sway()   # sway exits, and a new one serves the same $SWAYSOCK
 
 sway refuses to run as root, so under root it runs as nobody; the windows stay the caller's own
 processes (root may open nobody's sockets), as the helper accepts focus reports only for those.
@@ -114,6 +115,45 @@ class SwaySession:
             raise RuntimeError(f"foot exited: {(self.log_dir / f'{app_id}.log').read_text()}")
         return Window(proc, app_id)
 
+    def start_sway(self, timeout: float = 30.0) -> None:
+        """Start sway (again); a restart keeps the IPC path, which sway takes from $SWAYSOCK when free."""
+        root = os.getuid() == 0
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SWAYSOCK")}
+        env.update(
+            XDG_RUNTIME_DIR=str(self.runtime), HOME=str(self.log_dir), WLR_BACKENDS="headless",
+            WLR_LIBINPUT_NO_DEVICES="1", WLR_RENDERER="pixman",
+        )  # fmt: skip
+        if self.swaysock:
+            env["SWAYSOCK"] = self.swaysock
+        with (self.log_dir / "sway.log").open("ab") as log:
+            sway = subprocess.Popen(
+                ["sway", "-c", str(self.log_dir / "config")], env=env, stdout=log, stderr=log,
+                preexec_fn=drop_to_nobody if root else None,
+            )  # fmt: skip
+        self.sway = sway
+        wanted = self.swaysock or f"sway-ipc.*.{sway.pid}.sock"
+
+        def sockets() -> tuple[str, str] | None:
+            if sway.poll() is not None:
+                raise RuntimeError(f"sway exited: {(self.log_dir / 'sway.log').read_text()}")
+            ipc = [wanted] if self.swaysock else sorted(str(p) for p in self.runtime.glob(wanted))
+            wl = sorted(p.name for p in self.runtime.glob("wayland-*") if not p.name.endswith(".lock"))
+            return (ipc[0], wl[0]) if ipc and Path(ipc[0]).exists() and wl else None
+
+        try:
+            self.swaysock, self.wayland_display = _wait(sockets, timeout, "sway's sockets")
+            _wait(lambda: self.msg("-t", "get_version"), timeout, "sway IPC answering")
+        except BaseException:
+            terminate(sway)
+            raise
+
+    def quit_sway(self) -> None:
+        """sway exits (SIGTERM), as when the person logs out: the windows go with it."""
+        terminate(self.sway)
+        for proc in self.procs:
+            terminate(proc)
+        self.procs.clear()
+
     def focus(self, pid: int, timeout: float = 20.0) -> None:
         """Focus the window of `pid` as a key binding would, and wait until sway reports it."""
         self.msg(f"[pid={pid}] focus")
@@ -137,35 +177,15 @@ def swaysession(timeout: float = 30.0) -> Iterator[SwaySession]:
         runtime = log_dir / "runtime"
         runtime.mkdir(mode=0o700)
         (log_dir / "config").write_text(CONFIG)
-        root = os.getuid() == 0
-        if root:
+        if os.getuid() == 0:
             for path in (log_dir, runtime, log_dir / "config"):
                 os.chown(path, NOBODY, NOBODY)
-        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SWAYSOCK")}
-        env.update(
-            XDG_RUNTIME_DIR=str(runtime), HOME=str(log_dir), WLR_BACKENDS="headless",
-            WLR_LIBINPUT_NO_DEVICES="1", WLR_RENDERER="pixman",
-        )  # fmt: skip
-        with (log_dir / "sway.log").open("ab") as log:
-            sway = subprocess.Popen(
-                ["sway", "-c", str(log_dir / "config")], env=env, stdout=log, stderr=log,
-                preexec_fn=drop_to_nobody if root else None,
-            )  # fmt: skip
-        session: SwaySession | None = None
+        session = SwaySession(runtime, "", "", None, log_dir)  # type: ignore[arg-type]
         try:
-
-            def sockets() -> tuple[str, str] | None:
-                if sway.poll() is not None:
-                    raise RuntimeError(f"sway exited: {(log_dir / 'sway.log').read_text()}")
-                ipc = sorted(runtime.glob(f"sway-ipc.*.{sway.pid}.sock"))
-                wl = sorted(p.name for p in runtime.glob("wayland-*") if not p.name.endswith(".lock"))
-                return (str(ipc[0]), wl[0]) if ipc and wl else None
-
-            ipc, wl = _wait(sockets, timeout, "sway's sockets")
-            session = SwaySession(runtime, wl, ipc, sway, log_dir)
-            _wait(lambda: session.msg("-t", "get_version"), timeout, "sway IPC answering")
+            session.start_sway(timeout)
             yield session
         finally:
-            for proc in reversed(session.procs if session else []):
+            for proc in reversed(session.procs):
                 terminate(proc)
-            terminate(sway)
+            if session.sway is not None:
+                terminate(session.sway)

@@ -4,6 +4,8 @@
         win = x.window("one")           # a real X window in its own process, _NET_WM_PID set
         x.activate(win.wid)             # through the window manager, as a user would
         assert x.active_window() == win.wid
+        x.crash_server()                # SIGKILL Xvfb (its clients go with it)
+        x.start_server_again()          # a new Xvfb and openbox on the same display number
 
 `python -m tests.support.xsession window TITLE` is that window's process: it maps a focusable
 window with _NET_WM_PID and WM_CLIENT_MACHINE, prints its id and serves events until killed.
@@ -65,6 +67,25 @@ class XSession:
     display: str
     log_dir: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    server: subprocess.Popen[bytes] | None = None
+    size: str = "1024x768x24"
+
+    def crash_server(self) -> None:
+        """SIGKILL Xvfb, as a crash would: the window manager and every window go with it."""
+        assert self.server is not None
+        self.server.kill()
+        self.server.wait(timeout=10)
+        for proc in self.procs:
+            terminate(proc)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        self.procs.clear()
+
+    def start_server_again(self, timeout: float = 20.0, *, wm: bool = True) -> None:
+        """A new Xvfb on the same display number (and openbox), as a restarted session would bring."""
+        self.server = _start_xvfb(self.log_dir, self.size, timeout, self.display)[0]
+        if wm:
+            self.start_wm()
 
     @property
     def env(self) -> dict[str, str]:
@@ -153,16 +174,19 @@ class XSession:
         _wait(lambda: self.active_window() == wid, timeout, f"window {wid:#x} to become active")
 
 
-def _start_xvfb(log_dir: Path, size: str, timeout: float) -> tuple[subprocess.Popen[bytes], str]:
-    # -displayfd lets the server pick a free display number and tell us which.
+def _start_xvfb(
+    log_dir: Path, size: str, timeout: float, display: str = ""
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Xvfb on `display`, or on a free display it picks itself and names (-displayfd)."""
     read_fd, write_fd = os.pipe()
     with (log_dir / "xvfb.log").open("ab") as log:
         proc = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-nolisten", "tcp", "-screen", "0", size],
+            ["Xvfb", *([display] if display else []), "-displayfd", str(write_fd), "-nolisten", "tcp",
+             "-screen", "0", size],
             stdout=log,
             stderr=log,
             pass_fds=(write_fd,),
-        )
+        )  # fmt: skip
     os.close(write_fd)
     try:
         number = b""
@@ -192,7 +216,7 @@ def xsession(
         if log_dir is None:
             log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sd-x-")))
         xvfb, name = _start_xvfb(log_dir, size, 20.0)
-        session = XSession(name, log_dir)
+        session = XSession(name, log_dir, server=xvfb, size=size)
         try:
             if wm:
                 session.start_wm()
@@ -204,7 +228,8 @@ def xsession(
                 terminate(proc)
                 if proc.stdout is not None:
                     proc.stdout.close()
-            terminate(xvfb)
+            if session.server is not None:
+                terminate(session.server)
 
 
 def _serve_window(title: str, with_pid: bool = True, host: str = "") -> None:

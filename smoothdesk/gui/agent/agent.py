@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from smoothdesk.dbus.client import HelperClient, connect
-from smoothdesk.dbus.errors import ACCESS_DENIED, INVALID_ARGS, NOT_FOUND, BusError
+from smoothdesk.dbus.errors import ACCESS_DENIED, INVALID_ARGS, NOT_FOUND, UNKNOWN_METHOD, BusError
 from smoothdesk.dbus.procref import proc_identity
 from smoothdesk.gui.agent.audio_pulse import PulseAudio
 from smoothdesk.gui.agent.focus_sway import SwayFocus
@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 IDLE_SLACK = 5.0  # report idle time again only when the last input moved by more than this
 MAX_IDLE = 30 * 86400.0  # the helper's bound for ReportIdle
 DOOMED = frozenset({ACCESS_DENIED, INVALID_ARGS, NOT_FOUND})
+MAX_REASON = 500  # the helper takes up to 512 printable characters
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else " " for c in text)[:MAX_REASON] or "unknown"
 
 
 class SessionAgent:
@@ -57,7 +62,7 @@ class SessionAgent:
         self._lock = threading.Lock()
         self._focus = Focus.unknown("starting")
         self._focus_key: tuple[int, int] | None = None
-        self._audio = Audio(reason="starting" if audio else "disabled")
+        self._audio = Audio(reason="starting" if audio else "this agent does not report audio (--no-audio)")
         self._audio_keys: list[tuple[int, int]] = []
         self._idle: float | None = None
         self._idle_since: float | None = None
@@ -78,6 +83,7 @@ class SessionAgent:
         self.restarts = 0  # unexpected exceptions the agent's own loop survived
         self.reports = 0
         self._pidfds = hasattr(os, "pidfd_open")
+        self._unknown_reports = True  # False once the helper turns out to predate ReportUnknown
 
     # lifecycle
 
@@ -209,35 +215,55 @@ class SessionAgent:
         self._link.stop()
 
     async def _follow_idle(self) -> None:
+        """Samples idle time; a source that fails is closed and looked for again with backoff."""
+        found_once, delay = False, BACKOFF_MIN
+        while True:
+            source = await self._open_idle()
+            if isinstance(source, str):
+                self._set_idle_unknown(source)
+                if not found_once:
+                    return  # this session has no idle source at all: nothing to wait for
+                await asyncio.sleep(delay)
+                delay = min(BACKOFF_MAX, delay * 2)
+                continue
+            if found_once:
+                log.info("idle time from %s again", source.name)
+            else:
+                log.info("idle time from %s", source.name)
+            found_once, delay, self._idle_reason = True, BACKOFF_MIN, ""
+            try:
+                while await self._sample_idle(source):
+                    await asyncio.sleep(self.idle_interval)
+            finally:
+                source.close()
+            log.warning("idle time: %s; looking for a source again with backoff", self._idle_reason)
+
+    async def _open_idle(self) -> IdleSource | str:
         session = None
         if self.session_bus is not None and not self.env.get("SMOOTHDESK_NO_SESSION_IDLE"):
             with contextlib.suppress(BusError):
                 session = await connect(self.session_bus)
-        source = await open_idle_source(session, self.env.get("DISPLAY"))
-        if isinstance(source, str):
-            self._idle_reason = source
-            return
-        self._idle_reason = ""
-        log.info("idle time from %s", source.name)
-        try:
-            while True:
-                await self._sample_idle(source)
-                await asyncio.sleep(self.idle_interval)
-        finally:
-            source.close()
+        return await open_idle_source(session, self.env.get("DISPLAY"))
 
-    async def _sample_idle(self, source: IdleSource) -> None:
+    def _set_idle_unknown(self, reason: str) -> None:
+        with self._lock:
+            self._idle, self._idle_since, self._idle_reason = None, None, reason
+        self._link.poke()
+
+    async def _sample_idle(self, source: IdleSource) -> bool:
+        """One sample; False once the source failed (the X server or the session service went)."""
         try:
             seconds = await source.seconds()
-        except Exception as exc:  # the X server or the session service went away
-            self._idle, self._idle_reason = None, f"{source.name}: {exc}"
-            return
+        except Exception as exc:  # python-xlib and dbus-fast raise plain Exception subclasses
+            self._set_idle_unknown(f"{source.name}: {exc}")
+            return False
         since = time.monotonic() - seconds
         with self._lock:
             self._idle, self._idle_since = seconds, since
         sent = self._sent.get("idle")
-        if sent is None or abs(sent - since) > IDLE_SLACK:
+        if not isinstance(sent, float) or abs(sent - since) > IDLE_SLACK:
             self._link.poke()
+        return True
 
     async def _sync(self, client: HelperClient, fresh: bool) -> None:
         """Send what changed since the last report (everything after a helper restart)."""
@@ -247,12 +273,21 @@ class SessionAgent:
             focus = self._focus_key or (0, 0)
             audio = list(self._audio_keys)
             idle, since = self._idle, self._idle_since
-        if self._sent.get("focus") != focus:
+            # A source that measures nothing says so: "unknown" must not read as "none" or "silence".
+            unknown = {"focus": self._focus.reason, "audio": self._audio.reason}
+        if unknown["focus"]:
+            await self._send_unknown(client, "focus", unknown["focus"], lambda: client.report_focus(0, 0))
+        elif self._sent.get("focus") != focus:
             await self._send("focus", focus, self._report_focus(client, focus))
-        if self._sent.get("audio") != audio:
+        if unknown["audio"]:
+            await self._send_unknown(client, "audio", unknown["audio"], lambda: client.report_audio([]))
+        elif self._sent.get("audio") != audio:
             await self._send("audio", audio, client.report_audio(audio))
         last = self._sent.get("idle")
-        if idle is not None and since is not None and (last is None or abs(last - since) > IDLE_SLACK):
+        if idle is None or since is None:
+            if self._idle_reason:
+                await self._send_unknown(client, "idle", self._idle_reason, None)
+        elif not isinstance(last, float) or abs(last - since) > IDLE_SLACK:
             await self._send("idle", since, client.report_idle(min(idle, MAX_IDLE)))
         await self._sync_xruns(client)
 
@@ -285,7 +320,26 @@ class SessionAgent:
         if name != source:
             self._link.poke()  # now say that the source is gone
 
-    async def _send(self, kind: str, value: Any, call: Awaitable[None]) -> None:
+    async def _send_unknown(
+        self, client: HelperClient, kind: str, reason: str, old: Callable[[], Awaitable[None]] | None
+    ) -> None:
+        """ReportUnknown, or to a helper that predates it the report of "none" (`old`), if any."""
+        value = ("unknown", reason)
+        if self._sent.get(kind) == value:
+            return
+        if self._unknown_reports:
+            try:
+                await self._send(kind, value, client.call("ReportUnknown", kind, _printable(reason)))
+                return
+            except BusError as exc:
+                if exc.name != UNKNOWN_METHOD:
+                    raise
+                self._unknown_reports = False
+                log.info("this helper has no ReportUnknown: a source that is gone reads there as none")
+        if old is not None:
+            await self._send(kind, value, old())
+
+    async def _send(self, kind: str, value: Any, call: Awaitable[object]) -> None:
         try:
             await call
         except BusError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -47,7 +48,9 @@ class X11Focus(SupervisedWatcher):
         try:
             self._serve(d)
         finally:
-            d.close()
+            # Closing flushes, which raises on a server that went away: the outage is known already.
+            with contextlib.suppress(ConnectionClosedError, OSError):
+                d.close()
 
     def _serve(self, d: Display) -> None:
         root = d.screen().root

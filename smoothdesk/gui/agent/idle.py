@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Protocol
 
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 from Xlib.display import Display
+from Xlib.error import ConnectionClosedError
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,9 @@ class XScreenSaverIdle:
         return float(info.idle) / 1000.0
 
     def close(self) -> None:
-        self.display.close()
+        # Closing flushes: on a server that went away that raises, and there is nothing to flush.
+        with contextlib.suppress(ConnectionClosedError, OSError):
+            self.display.close()
 
 
 async def open_idle_source(session_bus: MessageBus | None, display: str | None) -> IdleSource | str:
