@@ -12,6 +12,7 @@ import asyncio
 import functools
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,6 +47,20 @@ def ask(bus: str, method: str, *args: Any) -> Any:
             client.bus.disconnect()
 
     return asyncio.run(call())
+
+
+def profiler_children() -> list[int]:
+    """This process's running pw_profiler children."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"pw_profiler" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def history(bus: str) -> list[dict[str, Any]]:
@@ -133,6 +148,9 @@ def test_audio_and_xruns_come_back_after_pipewire_crashes_and_restarts(xrun_help
             assert wait_for(lambda: any(u.startswith("audio: ") for u in unmeasured(bus)), 20)
             # While no agent counts, the samples carry no xrun figure: not a 0.
             assert wait_for(lambda: "audio_xruns" not in history(bus)[-1], 20), history(bus)[-1]
+            # The killed daemon left its socket: a connect tells it is dead, no profiler child is tried.
+            assert wait_for(lambda: "PipeWire does not answer" in agent.state()["xrun_state"], 20)
+            assert profiler_children() == [], profiler_children()
             pw.start_again()
             again = pw.play_pulse("sd_pa")
             assert wait_for(lambda: agent.state()["audio"] == [again.pid], 20), agent.state()

@@ -21,7 +21,9 @@ import time
 
 log = logging.getLogger(__name__)
 
-BACKOFF_MIN, BACKOFF_MAX = 0.5, 30.0
+# A failed connect to a local socket costs microseconds: trying every 5 s at most finds a server
+# that is back within seconds of its return, at no cost worth counting while it stays away.
+BACKOFF_MIN, BACKOFF_MAX = 0.5, 5.0
 
 
 class SourceGone(Exception):

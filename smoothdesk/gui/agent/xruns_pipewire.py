@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -104,11 +105,18 @@ class PipeWireXruns(SupervisedWatcher):
             self.on_change(XrunNews("", reason=why))
 
     def _session(self) -> None:
-        if pipewire_socket(self.env) is None:
-            # Only a stat until the socket is back, so look often: PipeWire is counted again
-            # within seconds of its return.
+        path = pipewire_socket(self.env)
+        if path is None:
             self._delay = min(self._delay, ABSENT_RETRY)
             raise SourceGone("this session runs no PipeWire (PulseAudio alone has no xrun counts)")
+        # A crashed PipeWire leaves its socket behind: only a connect tells. That costs nothing,
+        # so look often, and start the child (a Python process) only once something listens.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            try:
+                probe.connect(str(path))
+            except OSError as exc:
+                self._delay = min(self._delay, ABSENT_RETRY)
+                raise SourceGone(f"PipeWire does not answer at {path}: {exc.strerror or exc}") from None
         argv = [sys.executable, "-m", "smoothdesk.gui.agent.pw_profiler"]
         with self._lock:
             if self._stopping.is_set():
