@@ -15,9 +15,7 @@ from smoothdesk.dbus.client import HelperClient, connect
 from smoothdesk.dbus.errors import ACCESS_DENIED, INVALID_ARGS, NOT_FOUND, UNKNOWN_METHOD, BusError
 from smoothdesk.dbus.procref import proc_identity
 from smoothdesk.gui.agent.audio_pulse import PulseAudio
-from smoothdesk.gui.agent.focus_sway import SwayFocus
-from smoothdesk.gui.agent.focus_wayland import focus_source
-from smoothdesk.gui.agent.focus_x11 import X11Focus
+from smoothdesk.gui.agent.focus_select import FocusChoice, choose_focus, focus_watcher, session_address
 from smoothdesk.gui.agent.idle import IdleSource, open_idle_source
 from smoothdesk.gui.agent.link import HelperLink
 from smoothdesk.gui.agent.state import Audio, Focus
@@ -80,6 +78,7 @@ class SessionAgent:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._backends: list[SupervisedWatcher] = []
+        self.focus_choice = FocusChoice("unknown", "starting")
         self.restarts = 0  # unexpected exceptions the agent's own loop survived
         self.reports = 0
         self._pidfds = hasattr(os, "pidfd_open")
@@ -107,6 +106,9 @@ class SessionAgent:
                 "focus": focus.describe(),
                 "focus_pid": focus.pid,
                 "focus_app": focus.app,
+                "focus_xwayland": focus.xwayland,
+                "focus_source": self.focus_choice.source,
+                "focus_via": self.focus_choice.describe(),
                 "audio": sorted(audio.pids),
                 "audio_apps": list(audio.apps),
                 "audio_state": audio.reason or "ok",
@@ -173,13 +175,13 @@ class SessionAgent:
             loop.close()
 
     async def _main(self) -> None:
-        kind, why = focus_source(self.env)
-        if kind == "x11":
-            self._backends.append(X11Focus(lambda f: self._post(self._set_focus, f), self.env["DISPLAY"]))
-        elif kind == "sway":
-            self._backends.append(SwayFocus(lambda f: self._post(self._set_focus, f), self.env["SWAYSOCK"]))
+        address = session_address(self.session_bus, self.env)
+        self.focus_choice = choice = await choose_focus(self.env, address)
+        watcher = focus_watcher(choice, self.env, lambda f: self._post(self._set_focus, f), address)
+        if watcher is not None:
+            self._backends.append(watcher)
         else:
-            self._set_focus(Focus.unknown(why))
+            self._set_focus(Focus.unknown(choice.why))
         if self.audio_enabled:
             self._backends.append(PulseAudio(lambda a: self._post(self._set_audio, a), self.pulse_server))
         if self.xruns_enabled:

@@ -18,6 +18,7 @@ class Focus:
     pid: int | None = None
     app: str = ""
     reason: str = ""
+    xwayland: bool = False  # an X11 window shown by a Wayland compositor
 
     @staticmethod
     def unknown(reason: str) -> Focus:
@@ -25,7 +26,7 @@ class Focus:
 
     def describe(self) -> str:
         if self.pid is not None:
-            return f"{self.app or 'pid'} ({self.pid})"
+            return f"{self.app or 'pid'} ({self.pid}{', XWayland' if self.xwayland else ''})"
         return f"unknown: {self.reason}" if self.reason else "none"
 
 
