@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
+from smoothdesk.gui import full_mode
 from smoothdesk.gui.connection import HelperConnection
 from smoothdesk.gui.notifications import Notifier
 from smoothdesk.gui.settings import SettingsDialog
@@ -31,6 +32,7 @@ class TrayApp(QObject):
         self.notifier = Notifier(notify_bus, fallback=self._tray_message, parent=self)
         self.settings: SettingsDialog | None = None
         self.starter: StarterDialog | None = None
+        self.full_mode: full_mode.FullModeDialog | None = None
         self.agent: Any = None
         self.want_agent = agent
         self.offered_start = False
@@ -93,7 +95,10 @@ class TrayApp(QObject):
         # Offer once, at start-up: a helper that goes away later is being restarted or stopped on purpose.
         if not self.offered_start and "not running" in reason:
             self.offered_start = True
-            self.offer_start()
+            if self.conn.bus_spec == "system":  # no system helper: enable an installed one, or say how
+                self.full_mode = full_mode.offer(self.offer_start, lambda: self._follow("system"))
+            else:
+                self.offer_start()
         self.offered_start = True
 
     def _alerts_in_force(self) -> None:
