@@ -1,9 +1,12 @@
 #!/bin/sh
-# Install SmoothDesk's system files (systemd, D-Bus, polkit, tmpfiles, vendor config and rules)
-# under DESTDIR, at the paths a distribution ships them. The Python package is not installed
-# here: pip does that.
+# Install SmoothDesk's system files (systemd, D-Bus, polkit, tmpfiles, vendor config, rules and
+# model, the admin config template, the .desktop file, icon and AppStream metainfo) under DESTDIR,
+# at the paths a distribution ships them. The Python package is not installed here: pip (or
+# dh-virtualenv, for the .deb) does that. debian/rules calls this too, so both install the same.
 #
 # usage: scripts/install.sh [DESTDIR] [PREFIX]     (defaults: DESTDIR empty, PREFIX /usr)
+# environment: SYSTEMD_UNIT_DIR (default PREFIX/lib/systemd/system; Debian 12 packages use
+#              /lib/systemd/system), SYSCONFDIR (default /etc for PREFIX /usr, else PREFIX/etc)
 set -eu
 
 DESTDIR=${1-}
@@ -15,6 +18,8 @@ esac
 PREFIX=${PREFIX%/}
 [ -n "$PREFIX" ] || PREFIX=/usr
 DESTDIR=${DESTDIR%/}
+UNITDIR=${SYSTEMD_UNIT_DIR:-$PREFIX/lib/systemd/system}
+if [ "$PREFIX" = /usr ]; then ETC=${SYSCONFDIR:-/etc}; else ETC=${SYSCONFDIR:-$PREFIX/etc}; fi
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 PKG=$SRC/packaging
@@ -31,7 +36,8 @@ install_files() {
     done
 }
 
-install_files "$PKG/systemd/system" '*.service' "$PREFIX/lib/systemd/system"
+install_files "$PKG/systemd/system" '*.service' "$UNITDIR"
+install_files "$PKG/systemd/system/smoothdesk-helper.service.d" '*.conf' "$UNITDIR/smoothdesk-helper.service.d"
 install_files "$PKG/dbus/system.d" '*.conf' "$PREFIX/share/dbus-1/system.d"
 install_files "$PKG/dbus/system-services" '*.service' "$PREFIX/share/dbus-1/system-services"
 install_files "$PKG/dbus/interfaces" '*.xml' "$PREFIX/share/dbus-1/interfaces"
@@ -42,10 +48,14 @@ install_files "$PKG/share/smoothdesk" 'config.toml' "$PREFIX/share/smoothdesk"
 install_files "$SRC/resources/rules.d" '*.toml' "$PREFIX/share/smoothdesk/rules.d"
 install_files "$SRC/resources/model" 'attention.*' "$PREFIX/share/smoothdesk/model"
 install_files "$SRC/resources/icons" '*.svg' "$PREFIX/share/smoothdesk/icons"
+install_files "$PKG/etc/smoothdesk" 'config.toml' "$ETC/smoothdesk"
+install_files "$PKG/desktop" 'smoothdesk.desktop' "$PREFIX/share/applications"
+install_files "$PKG/icons/hicolor/scalable/apps" '*.svg' "$PREFIX/share/icons/hicolor/scalable/apps"
+install_files "$PKG/metainfo" '*.metainfo.xml' "$PREFIX/share/metainfo"
 
 # The unit names the executable by its path; keep it pointing where pip put it.
 if [ "$PREFIX" != /usr ]; then
-    unit=$DESTDIR$PREFIX/lib/systemd/system/smoothdesk-helper.service
+    unit=$DESTDIR$UNITDIR/smoothdesk-helper.service
     sed -i "s|^ExecStart=/usr/bin/|ExecStart=$PREFIX/bin/|" "$unit"
     echo "adjusted ExecStart in $unit for PREFIX=$PREFIX"
 fi

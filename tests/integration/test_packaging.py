@@ -1,4 +1,5 @@
-"""The packaging tree: the systemd unit, the D-Bus policy and activation file, and install.sh."""
+"""The packaging tree: the systemd unit and its drop-in, the D-Bus policy and activation file, the
+desktop integration files (metainfo, icon, admin config template), and install.sh."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from smoothdesk.config.loader import apply_file
 from smoothdesk.config.schema import OPTIONS, TABLE_ARRAYS, defaults
 from smoothdesk.dbus.names import BUS_NAME, INTERFACE, OBJECT_PATH
 from tests.support.bus import system_bus_config
+from tests.support.tools import needs
 from tests.support.users import REPO, drop_to_nobody, unprivileged_python
 
 PKG = REPO / "packaging"
@@ -31,10 +33,16 @@ ACTIVATION = PKG / "dbus/system-services/org.smoothdesk.Helper1.service"
 TMPFILES = PKG / "tmpfiles.d/smoothdesk.conf"
 VENDOR_CONFIG = PKG / "share/smoothdesk/config.toml"
 INSTALL_SH = REPO / "scripts/install.sh"
+DROP_IN = PKG / "systemd/system/smoothdesk-helper.service.d/exporter-loopback.conf"
+METAINFO = PKG / "metainfo/org.smoothdesk.SmoothDesk.metainfo.xml"
+APP_ICON = PKG / "icons/hicolor/scalable/apps/smoothdesk.svg"
+ADMIN_CONFIG = PKG / "etc/smoothdesk/config.toml"
 
-# packaging/ (or resources/) directory -> where install.sh puts its files, relative to PREFIX.
+# packaging/ (or resources/) directory -> where install.sh puts its files, relative to PREFIX
+# ("@etc" is /etc for PREFIX /usr, PREFIX/etc otherwise).
 INSTALL_MAP = {
     "packaging/systemd/system": "lib/systemd/system",
+    "packaging/systemd/system/smoothdesk-helper.service.d": "lib/systemd/system/smoothdesk-helper.service.d",
     "packaging/dbus/system.d": "share/dbus-1/system.d",
     "packaging/dbus/system-services": "share/dbus-1/system-services",
     "packaging/dbus/interfaces": "share/dbus-1/interfaces",
@@ -45,7 +53,13 @@ INSTALL_MAP = {
     "resources/rules.d": "share/smoothdesk/rules.d",
     "resources/model": "share/smoothdesk/model",
     "resources/icons": "share/smoothdesk/icons",
+    "packaging/etc/smoothdesk": "@etc/smoothdesk",
+    "packaging/desktop": "share/applications",
+    "packaging/icons/hicolor/scalable/apps": "share/icons/hicolor/scalable/apps",
+    "packaging/metainfo": "share/metainfo",
 }
+# The tray's autostart toggle writes its own entry (gui/autostart.py); this one is its model only.
+NOT_INSTALLED = {PKG / "desktop/smoothdesk-autostart.desktop"}
 
 
 def _unit_settings(text: str) -> dict[str, list[str]]:
@@ -253,7 +267,7 @@ def test_activation_file_hands_the_name_to_the_unit() -> None:
     assert body == [
         "[D-BUS Service]",
         f"Name={BUS_NAME}",
-        "Exec=/bin/false",
+        "Exec=/usr/bin/smoothdesk-helper --bus system",
         "User=root",
         f"SystemdService={UNIT.name}",
     ]
@@ -535,13 +549,19 @@ def _run_install(destdir: Path, prefix: str) -> subprocess.CompletedProcess[str]
 def _expected_files(prefix: str) -> dict[Path, Path]:
     """Installed path (relative to DESTDIR) -> source file, for everything install.sh ships."""
     out: dict[Path, Path] = {}
+    etc = "etc" if prefix == "/usr" else prefix.lstrip("/") + "/etc"
     for src_dir, dest_dir in INSTALL_MAP.items():
         src = REPO / src_dir
         if not src.is_dir():
             continue
+        base = (
+            Path(dest_dir.replace("@etc", etc))
+            if dest_dir.startswith("@etc")
+            else Path(prefix.lstrip("/")) / dest_dir
+        )
         for f in sorted(src.iterdir()):
-            if f.is_file():
-                out[Path(prefix.lstrip("/")) / dest_dir / f.name] = f
+            if f.is_file() and f not in NOT_INSTALLED:
+                out[base / f.name] = f
     return out
 
 
@@ -570,11 +590,8 @@ def test_install_puts_every_file_at_its_path_unchanged(tmp_path: Path) -> None:
 def test_every_file_under_packaging_is_installed_or_not_ours(tmp_path: Path) -> None:
     """A new packaging file with no install rule is caught here."""
     mapped = {REPO / d for d in INSTALL_MAP}
-    not_installed_here = {PKG / "desktop"}  # the desktop files have their own install step
     for f in PKG.rglob("*"):
-        if not f.is_file():
-            continue
-        if any(f.is_relative_to(d) for d in not_installed_here):
+        if not f.is_file() or f in NOT_INSTALLED:
             continue
         assert f.parent in mapped, f"{f.relative_to(REPO)} has no install rule"
 
@@ -584,4 +601,179 @@ def test_install_with_another_prefix_points_the_unit_at_that_prefix(tmp_path: Pa
     unit = tmp_path / "usr/local/lib/systemd/system/smoothdesk-helper.service"
     assert _unit_settings(unit.read_text())["ExecStart"] == ["/usr/local/bin/smoothdesk-helper --bus system"]
     assert (tmp_path / "usr/local/share/smoothdesk/config.toml").is_file()
+    assert (tmp_path / "usr/local/etc/smoothdesk/config.toml").is_file()
     assert not (tmp_path / "usr/lib").exists()
+    assert not (tmp_path / "etc").exists()
+
+
+def test_install_puts_units_where_the_distribution_wants_them(tmp_path: Path) -> None:
+    """debian/rules installs with SYSTEMD_UNIT_DIR=/lib/systemd/system (Debian 12's unit directory)."""
+    subprocess.run(
+        ["sh", str(INSTALL_SH), str(tmp_path), "/usr"],
+        env={**os.environ, "SYSTEMD_UNIT_DIR": "/lib/systemd/system"},
+        capture_output=True,
+        check=True,
+    )
+    assert (tmp_path / "lib/systemd/system/smoothdesk-helper.service").is_file()
+    assert (tmp_path / "lib/systemd/system/smoothdesk-helper.service.d/exporter-loopback.conf").is_file()
+    assert not (tmp_path / "usr/lib/systemd").exists()
+    assert (tmp_path / "usr/lib/tmpfiles.d/smoothdesk.conf").is_file()
+
+
+def _require(tool: str, apt: str, what: str) -> str:
+    """The tool's path; a skip without it, a failure under make test (which installs it)."""
+    path = shutil.which(tool)
+    if path is None:
+        needs([apt], what)
+        pytest.skip(f"{what} needs {tool} (apt: {apt})")
+    return path
+
+
+# ------------------------------------------------------------------------- exporter drop-in
+
+
+def test_the_exporter_drop_in_opens_loopback_only_and_keeps_the_rest() -> None:
+    """Merged the way systemd merges them: the families add up, IPAddressDeny=any stays."""
+    unit = _unit_settings(UNIT.read_text(encoding="utf-8"))
+    drop_in = _unit_settings(DROP_IN.read_text(encoding="utf-8"))
+    assert drop_in == {"RestrictAddressFamilies": ["AF_INET AF_INET6"], "IPAddressAllow": ["localhost"]}
+    families = {
+        f
+        for value in unit["RestrictAddressFamilies"] + drop_in["RestrictAddressFamilies"]
+        for f in value.split()
+    }
+    assert families == {"AF_UNIX", "AF_NETLINK", "AF_INET", "AF_INET6"}
+    assert unit["IPAddressDeny"] == ["any"]
+    assert "IPAddressAllow" not in unit  # without the drop-in, no IP traffic at all
+
+
+def test_systemd_verify_accepts_the_unit_with_its_drop_in(tmp_path: Path) -> None:
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        pytest.skip("systemd-analyze is not installed (apt: systemd)")
+    stub = tmp_path / "smoothdesk-helper"
+    stub.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    stub.chmod(0o755)
+    unit = tmp_path / UNIT.name
+    unit.write_text(UNIT.read_text().replace("/usr/bin/smoothdesk-helper", str(stub)), encoding="utf-8")
+    drop_dir = tmp_path / f"{UNIT.name}.d"
+    drop_dir.mkdir()
+    shutil.copy(DROP_IN, drop_dir)
+    # A misspelt key in the drop-in must be reported, so the clean run below means something.
+    (drop_dir / "zz-broken.conf").write_text("[Service]\nIPAddressAlow=localhost\n")
+    run = [tool, "verify", "--man=no", "--generators=no", str(unit)]
+    env = {**os.environ, "SYSTEMD_UNIT_PATH": f"{tmp_path}:"}
+    broken = subprocess.run(run, capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert "IPAddressAlow" in broken.stdout + broken.stderr
+    (drop_dir / "zz-broken.conf").unlink()
+    result = subprocess.run(run, capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _findings(result) == []
+
+
+# ------------------------------------------------------------------ desktop integration files
+
+
+def test_appstream_metainfo_validates() -> None:
+    tool = _require("appstreamcli", "appstream", "validating the metainfo")
+    result = subprocess.run(
+        [tool, "validate", "--no-net", "--pedantic", str(METAINFO)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The control: a broken file is rejected, so the pass above is the file's.
+    broken = METAINFO.read_text().replace("<summary>", "<sumary>").replace("</summary>", "</sumary>")
+    with tempfile.NamedTemporaryFile("w", suffix=".metainfo.xml", prefix="org.smoothdesk.SmoothDesk") as f:
+        f.write(broken)
+        f.flush()
+        bad = subprocess.run(
+            [tool, "validate", "--no-net", f.name], capture_output=True, text=True, timeout=60, check=False
+        )
+    assert bad.returncode != 0, bad.stdout
+
+
+def test_metainfo_names_the_desktop_file_and_the_license() -> None:
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(METAINFO).getroot()
+    launchable = root.find("launchable")
+    assert launchable is not None and launchable.text == "smoothdesk.desktop"
+    assert (PKG / "desktop" / launchable.text).is_file()
+    pyproject_license = re.search(r"^license = (\S+)", (REPO / "setup.cfg").read_text(), re.MULTILINE)
+    assert pyproject_license is not None
+    assert root.findtext("project_license") == pyproject_license.group(1)
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    releases = root.find("releases")
+    assert releases is not None and releases[0].get("version") == version
+
+
+def test_the_desktop_file_icon_is_the_hicolor_icon_shipped() -> None:
+    import xml.etree.ElementTree as ET
+
+    entry = (PKG / "desktop/smoothdesk.desktop").read_text()
+    assert re.search(r"^Icon=smoothdesk$", entry, re.MULTILINE)
+    assert APP_ICON.stem == "smoothdesk" and APP_ICON.parent.as_posix().endswith("hicolor/scalable/apps")
+    svg = ET.parse(APP_ICON).getroot()
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg" and svg.get("viewBox")
+
+
+def test_the_admin_config_template_is_all_comments_and_loads(tmp_path: Path) -> None:
+    text = ADMIN_CONFIG.read_text(encoding="utf-8")
+    assert tomllib.loads(text) == {}
+    settings = defaults()
+    apply_file(settings, ADMIN_CONFIG)
+    assert settings.values == defaults().values
+    # Its example, uncommented, is a valid setting.
+    example = tmp_path / "config.toml"
+    example.write_text(re.sub(r"^#(\[exporter\]|enabled = true)$", r"\1", text, flags=re.MULTILINE))
+    settings = defaults()
+    apply_file(settings, example)
+    assert settings.get("exporter", "enabled") is True
+
+
+# ---------------------------------------------------------------------------------- the wheel
+
+
+def test_debian_setuptools_builds_the_wheel_offline_with_its_package_data(tmp_path: Path) -> None:
+    """Debian 12's own setuptools (66), no network, no build isolation: the license field and the
+    package data (icons, rules, model) that a plain `pip install` relies on."""
+    import zipfile
+
+    python = Path("/usr/bin/python3")
+    if not python.is_file():
+        pytest.skip("no Debian python3")
+    probe = subprocess.run([str(python), "-c", "import setuptools, wheel"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        needs(["python3-setuptools", "python3-wheel"], "the offline wheel build")
+        pytest.skip("Debian's python3-setuptools and python3-wheel are not installed")
+    src = tmp_path / "src"
+    shutil.copytree(
+        REPO,
+        src,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".hypothesis", ".*_cache"
+        ),
+    )
+    script = f"from setuptools import build_meta as b; print(b.build_wheel({str(tmp_path / 'out')!r}))"
+    result = subprocess.run(
+        [str(python), "-c", script],
+        cwd=src,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "PIP_NO_INDEX": "1", "HOME": str(tmp_path)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    wheel = tmp_path / "out" / result.stdout.strip().splitlines()[-1]
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        metadata = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    for rel in ("icons/ok.svg", "rules.d/10-build.toml", "model/attention.onnx", "model/attention.json"):
+        assert f"smoothdesk/resources/{rel}" in names, rel
+    assert "License: GPL-3.0-or-later" in metadata.splitlines()
+    assert any(n.endswith(".dist-info/LICENSE") for n in names)
