@@ -13,6 +13,8 @@ from pathlib import Path
 
 from smoothdesk.actuator import autogroups as ag
 from smoothdesk.actuator.cgroups import CgroupBackend
+from smoothdesk.actuator.inherit import Inheritance
+from smoothdesk.actuator.inherit_sweep import restore_rounds
 from smoothdesk.actuator.journal import (
     CgroupEntry,
     Journal,
@@ -86,6 +88,7 @@ class Actuator:
         self._ag_done: dict[int, int] = {}
         self._lock = threading.Lock()
         self._restorer = Restorer(proc_root, cgroup_backend)
+        self._inherit = Inheritance(proc_root, cgroup_backend, self.levers, user_uid)
         self._memory = MemoryLevers(proc_root, cgroup_backend, self._eligible)
 
     # ---- public API -------------------------------------------------------------------------
@@ -104,6 +107,8 @@ class Actuator:
         with self._lock:
             tally = Tally(self.dry_run)
             data = copy.deepcopy(self._data) if self.dry_run else self._data
+            # Children born demoted are journaled first, with their parents' originals.
+            self._dirty = bool(self._inherit.adopt_table(data, processes)) or self._dirty
             wanted = self._wanted(decisions, groups, processes)
             proc_plans = [
                 p
@@ -116,6 +121,7 @@ class Actuator:
             ag_plans = [p for p in ag_plans if ag.claim(p, data.autogroups, self._ag_done, tally)]
             self._dirty = self._dirty or bool(ag_plans)
             gone = [k for k in data.procs if k.pid not in wanted or processes[k.pid].key != k]
+            gone, cg_back = self._inherit.unseen(data, gone, cg_back, processes)
             self._commit(data)
             self._run(proc_plans, cg_plans, ag_plans, data, tally)
             self._restorer.procs(data, gone, tally, self._forget)
@@ -145,6 +151,7 @@ class Actuator:
                 or not self._eligible(record)
             ):
                 return tally.done()
+            self._dirty = self._inherit.adopt_record(data, record) or self._dirty
             plan = self._plan_proc(record, klass, data, tally, verify=True)
             levers = self.levers.get(klass, NO_LEVERS)
             cg_plans: list[_CgroupPlan] = []
@@ -170,6 +177,15 @@ class Actuator:
                 plan, processes, data, Tally(self.dry_run), commit, allow_kill=allow_kill
             )
 
+    def adopt_forks(self, forks: Sequence[tuple[int, int, int]]) -> int:
+        """Journal the children that fork events (parent, child, forking thread) show born to a
+        demoted process (see actuator.inherit); written with the next change, or the sweep at
+        recovery finds them."""
+        with self._lock:
+            adopted = 0 if self.dry_run else self._inherit.adopt_forks(self._data, forks)
+            self._dirty = self._dirty or bool(adopted)
+            return adopted
+
     def managed_keys(self) -> frozenset[ProcKey]:
         """Processes we have changed and not yet given back."""
         with self._lock:
@@ -186,8 +202,9 @@ class Actuator:
             tally = Tally(self.dry_run)
             data = copy.deepcopy(self._data) if self.dry_run else self._data
             candidates = [k.pid for k in data.procs]
-            self._restorer.procs(data, list(data.procs), tally, self._forget)
-            self._restorer.cgroups(data, list(data.cgroups), tally, self._cg_done)
+            for _ in restore_rounds(self._inherit, data):  # with every child born demoted
+                self._restorer.procs(data, list(data.procs), tally, self._forget)
+                self._restorer.cgroups(data, list(data.cgroups), tally, self._cg_done)
             ag_ids = list(data.autogroups)
             self._restorer.autogroups(
                 data,

@@ -21,8 +21,20 @@ from pathlib import Path
 from typing import Any
 
 from smoothdesk.actuator.cgroups import CgroupBackend, JsonDict
+from smoothdesk.actuator.errors import ActuatorError
 from smoothdesk.actuator.levers import LeverSet
 from smoothdesk.core import PriorityClass, ProcessRecord, ProcKey
+
+PREFIX_ENV = "SMOOTHDESK_CGROUP_PREFIX"
+
+
+def default_prefix() -> str:
+    """The group prefix: smoothdesk, or $SMOOTHDESK_CGROUP_PREFIX. A second helper beside a real one
+    (benches, tests) must not share its groups, or each would restore the other's processes."""
+    prefix = os.environ.get(PREFIX_ENV, "smoothdesk")
+    if not prefix or "/" in prefix or prefix in (".", ".."):
+        raise ActuatorError(f"{PREFIX_ENV}={prefix!r}: must be one directory name")
+    return prefix
 
 
 def _write(path: Path, value: str) -> None:
@@ -33,13 +45,31 @@ def _write(path: Path, value: str) -> None:
         os.close(fd)
 
 
+def _ids(path: Path) -> list[int]:
+    try:
+        return [int(x) for x in path.read_text().split()]
+    except (OSError, ValueError):
+        return []  # no such group (never made), or this file does not exist in this version
+
+
+def _tgid(tid: int, proc_root: Path) -> int:
+    """The process a task id belongs to (0 when it is gone)."""
+    try:
+        for line in (proc_root / str(tid) / "status").read_text().splitlines():
+            if line.startswith("Tgid:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 class _MovingBackend(CgroupBackend):
     """Shared by v1 and v2: one group per demoted class under `mount/prefix`."""
 
-    def __init__(self, mount: Path, *, proc_root: Path = Path("/proc"), prefix: str = "smoothdesk") -> None:
+    def __init__(self, mount: Path, *, proc_root: Path = Path("/proc"), prefix: str | None = None) -> None:
         self.mount = mount
         self.proc_root = proc_root
-        self.prefix = prefix.strip("/")
+        self.prefix = (prefix or default_prefix()).strip("/")
         self._configured: dict[PriorityClass, LeverSet] = {}
 
     def _matches(self, controllers: str, hierarchy_id: str) -> bool:
@@ -65,6 +95,23 @@ class _MovingBackend(CgroupBackend):
 
     def class_path(self, klass: PriorityClass) -> str:
         return f"/{self.prefix}/{klass.value}"
+
+    def class_of(self, path: str) -> PriorityClass | None:
+        """The class whose group `path` is; None for any group not ours."""
+        return next((k for k in PriorityClass if path == self.class_path(k)), None)
+
+    def swept_pids(self) -> set[int]:
+        """Every process with a task in one of our groups: cgroup.procs, plus the thread group of
+        each task listed alone (v1 `tasks`, v2 `cgroup.threads`), for crash recovery to find
+        the processes that were born in them."""
+        found: set[int] = set()
+        for klass in PriorityClass:
+            group = self.mount / self.class_path(klass).lstrip("/")
+            found.update(_ids(group / "cgroup.procs"))
+            for name in ("tasks", "cgroup.threads"):
+                lone = [t for t in _ids(group / name) if t not in found]
+                found.update(g for g in (_tgid(t, self.proc_root) for t in lone) if g)
+        return found
 
     def target(self, record: ProcessRecord) -> str | None:
         return f"pid:{record.pid}@{record.start_time}"
@@ -138,7 +185,7 @@ class CgroupV1Backend(_MovingBackend):
         mount: Path = Path("/sys/fs/cgroup/cpu"),
         *,
         proc_root: Path = Path("/proc"),
-        prefix: str = "smoothdesk",
+        prefix: str | None = None,
         block_root: Path = Path("/sys/block"),
     ) -> None:
         super().__init__(mount, proc_root=proc_root, prefix=prefix)

@@ -34,10 +34,13 @@ class ThreadRecord:
 
 @dataclass(slots=True)
 class ProcEntry:
+    """A process's thread originals; `parent` is set when it inherited a demotion by fork."""
+
     key: ProcKey
     uid: int
     klass: str
     threads: dict[int, ThreadRecord] = field(default_factory=dict)
+    parent: ProcKey | None = None
 
 
 @dataclass(slots=True)
@@ -52,13 +55,14 @@ class AutogroupEntry:
 
 @dataclass(slots=True)
 class CgroupEntry:
-    """A cgroup target's original state as the backend captured it."""
+    """A cgroup target's original state as the backend captured it (`parent`: as for ProcEntry)."""
 
     target: str
     backend: str
     klass: str
     original: dict[str, Any]
     member: ProcKey | None
+    parent: ProcKey | None = None
 
 
 @dataclass(slots=True)
@@ -108,6 +112,11 @@ def _kd(key: ProcKey | None) -> dict[str, int] | None:
     return None if key is None else {"pid": key.pid, "start": key.start_time}
 
 
+def _parent(key: ProcKey | None) -> dict[str, Any]:
+    """An inherited entry's "parent" field; none at all for our own demotions."""
+    return {} if key is None else {"parent": _kd(key)}
+
+
 def to_json(data: JournalData) -> dict[str, Any]:
     return {
         "version": VERSION,
@@ -117,6 +126,7 @@ def to_json(data: JournalData) -> dict[str, Any]:
                 "uid": p.uid,
                 "klass": p.klass,
                 "threads": {str(t): [list(r.orig), list(r.set)] for t, r in p.threads.items()},
+                **_parent(p.parent),
             }
             for p in data.procs.values()
         ],
@@ -131,6 +141,7 @@ def to_json(data: JournalData) -> dict[str, Any]:
                 "klass": c.klass,
                 "original": c.original,
                 "member": _kd(c.member),
+                **_parent(c.parent),
             }
             for c in data.cgroups.values()
         ],
@@ -150,7 +161,7 @@ def from_json(obj: dict[str, Any]) -> JournalData:
             int(t): ThreadRecord(ThreadState(*map(int, o)), ThreadState(*map(int, s)))
             for t, (o, s) in p["threads"].items()
         }
-        data.procs[key] = ProcEntry(key, int(p["uid"]), str(p["klass"]), threads)
+        data.procs[key] = ProcEntry(key, int(p["uid"]), str(p["klass"]), threads, _key(p.get("parent")))
     for a in obj.get("autogroups", []):
         member = _req_key(a["member"])
         agid = int(a["agid"])
@@ -158,7 +169,12 @@ def from_json(obj: dict[str, Any]) -> JournalData:
     for c in obj.get("cgroups", []):
         target = str(c["target"])
         data.cgroups[target] = CgroupEntry(
-            target, str(c["backend"]), str(c["klass"]), dict(c["original"]), _key(c["member"])
+            target,
+            str(c["backend"]),
+            str(c["klass"]),
+            dict(c["original"]),
+            _key(c["member"]),
+            _key(c.get("parent")),
         )
     for o in obj.get("oom", []):
         key = _req_key(o["key"])

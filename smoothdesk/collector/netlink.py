@@ -54,7 +54,8 @@ _ACK_TIMEOUT = 1.0
 @dataclass(frozen=True, slots=True)
 class ProcEvent:
     """One process event. `pid` is the process (thread group) id; for "fork" it is the
-    parent and `child_pid` the new process. `timestamp_ns` is CLOCK_MONOTONIC.
+    parent, `parent_tid` the parent's thread that forked, and `child_pid` the new process.
+    `timestamp_ns` is CLOCK_MONOTONIC.
 
     kind "overflow" (pid 0) means events were lost: rescan /proc.
     """
@@ -67,6 +68,7 @@ class ProcEvent:
     exit_signal: int = 0
     uid: int = -1
     comm: str = ""
+    parent_tid: int = 0
 
     @property
     def timestamp(self) -> float:
@@ -82,10 +84,10 @@ def parse_event(data: bytes, offset: int = 0) -> ProcEvent | None:
     if kind is None:
         return None
     if kind == "fork":
-        _ppid, ptgid, child, child_tgid = _FORK.unpack_from(data, at)
+        ptid, ptgid, child, child_tgid = _FORK.unpack_from(data, at)
         if child != child_tgid:
             return None  # a new thread, not a new process
-        return ProcEvent(kind, ptgid, ts, child_pid=child_tgid)
+        return ProcEvent(kind, ptgid, ts, child_pid=child_tgid, parent_tid=ptid)
     if kind == "exit":
         pid, tgid, code, signal = _EXIT.unpack_from(data, at)
         if pid != tgid:

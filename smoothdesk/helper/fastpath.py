@@ -34,18 +34,23 @@ class FastPath:
             return
         now = time.monotonic()
         new: set[int] = set()
+        forks: list[tuple[int, int, int]] = []
         for ev in events:
             if ev.kind == "exec":
                 new.add(ev.pid)
             elif ev.kind == "fork":
                 # A forked child inherits its parent's nice, policy and cgroup from the kernel;
                 # it only needs a decision of its own once it execs, so read it at the next tick.
+                # What it inherited from a demoted parent is journaled now, to be given back.
                 d.table.defer_pid(ev.child_pid)
+                forks.append((ev.pid, ev.child_pid, ev.parent_tid))
             elif ev.kind == "exit":
                 new.discard(ev.pid)
                 d.process_exited(ev.pid)
             elif ev.kind == "overflow":
                 d.table.request_sweep()
+        if forks:
+            d.actuator.adopt_forks(forks)
         if new:
             self.handle(new, now)
 

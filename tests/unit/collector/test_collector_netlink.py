@@ -31,7 +31,10 @@ def _message(what: int, data: bytes, ts: int = 123_000_000_000) -> bytes:
 
 def test_parse_fork_of_a_process_and_of_a_thread() -> None:
     event = parse_event(_message(0x1, struct.pack("=iiii", 100, 100, 200, 200)))
-    assert event == ProcEvent("fork", 100, 123_000_000_000, child_pid=200)
+    assert event == ProcEvent("fork", 100, 123_000_000_000, child_pid=200, parent_tid=100)
+    # Forked by thread 101 of process 100: the child inherited that thread's nice and ioprio.
+    by_thread = parse_event(_message(0x1, struct.pack("=iiii", 101, 100, 202, 202)))
+    assert by_thread == ProcEvent("fork", 100, 123_000_000_000, child_pid=202, parent_tid=101)
     assert event.timestamp == pytest.approx(123.0)
     # clone(CLONE_THREAD): child pid 201 in thread group 100.
     assert parse_event(_message(0x1, struct.pack("=iiii", 100, 100, 201, 100))) is None
