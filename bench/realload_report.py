@@ -17,14 +17,14 @@ def medians(cells: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for key in sorted({(c["topo"], c["mode"]) for c in cells}):
         group = [c for c in cells if (c["topo"], c["mode"]) == key]
-        clean = [c for c in group if not c.get("foreign_helpers")] or group
+        clean = [c for c in group if not c.get("touched")] or group
         row: dict[str, Any] = {}
         for k in (*MEASURES, "noise"):
             vals = [c[k] for c in clean if c.get(k) is not None]
             row[k] = statistics.median(vals) if vals and len(vals) == len(clean) else None
         row["errors"] = sorted({c["error"] for c in clean if "error" in c})
         row["states"] = clean[-1].get("app", ""), clean[-1].get("storm", "")
-        row["contaminated"] = all(c.get("foreign_helpers") for c in group)
+        row["contaminated"] = all(c.get("touched") for c in group)
         out[key] = row
     return out
 
@@ -70,7 +70,7 @@ def table(t: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
         lines.append(
             f"{label:<11}{mode:<12}{fmt(row['ct_p99'])}{fmt(row['ct_max'])}{fmt(row['wake_p99'])}"
             f"{fmt(row['done_p99'])}{fmt(row['launch_ms'], 10)}{noise}"
-            + ("  (another helper ran)" if row["contaminated"] else "")
+            + ("  (storm changed by another helper)" if row["contaminated"] else "")
         )
         lines += [f"{'':<23}error: {e}" for e in row["errors"]]
     return lines
@@ -86,14 +86,18 @@ def report(cells: list[dict[str, Any]], reps: int, tolerance: float, sd_modes: l
         if mode in sd_modes:
             print(f"  {topo} {mode}: {row['states'][0]} | {row['states'][1]}")
     sd = [c for c in cells if c["mode"] in sd_modes]
-    waits = [c["demoted_after_s"] for c in sd if c.get("demoted_after_s") is not None]
-    print(
-        f"the helper demoted the storm in {len(waits)} of {len(sd)} SmoothDesk cells"
-        + (f", {min(waits):.1f}-{max(waits):.1f} s after its start" if waits else "")
-    )
-    if any(c.get("foreign_helpers") for c in cells):
-        n = sum(1 for c in cells if c.get("foreign_helpers"))
-        print(f"{n} cell(s) had another agent's smoothdesk-helper running (left out where a repeat is clean)")
+    for key, what in (("ready_after_s", "ran its tick loop"), ("demoted_after_s", "demoted the storm")):
+        waits = [c[key] for c in sd if c.get(key) is not None]
+        print(
+            f"the helper {what} in {len(waits)} of {len(sd)} SmoothDesk cells"
+            + (f", {min(waits):.1f}-{max(waits):.1f} s after its start (under the storm)" if waits else "")
+        )
+    n = sum(1 for c in cells if c.get("foreign_helpers"))
+    print(f"{n} of {len(cells)} cells ran while other agents' smoothdesk-helpers ran (tests, benches)")
+    touched = [c for c in cells if c.get("touched")]
+    if touched:
+        print(f"{len(touched)} cell(s) without our helper found the storm changed (left out if retaken):")
+        print("".join(f"  {c['topo']} {c['mode']}: {c['storm']}\n" for c in touched), end="")
     noise = [c["noise"] for c in cells if c.get("noise") is not None]
     if noise:
         print(
