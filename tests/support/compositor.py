@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -106,6 +106,16 @@ class Session:
             stderr=out,
             process_group=0,
         )
+        out.close()
+        win = Window(proc, app_id, False)
+        self.windows.append(win)
+        return win
+
+    def qt_window(self, app_id: str) -> Window:
+        """A native Wayland window drawn by Qt (tests/support/qtwindow.py), in its own process group."""
+        out = (self.root / f"{app_id}.log").open("ab")
+        argv = [sys.executable, "-m", "tests.support.qtwindow", app_id]
+        proc = subprocess.Popen(argv, env=self.env, cwd=REPO, stdout=out, stderr=out, process_group=0)
         out.close()
         win = Window(proc, app_id, False)
         self.windows.append(win)

@@ -9,6 +9,7 @@ the person must do while the compositor has not reported yet (install or enable 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,6 +168,6 @@ def focus_watcher(
         if choice.compositor is KWIN and choice.ready:
             from smoothdesk.gui.agent.integration import kwin_report_now
 
-            watcher.ready = kwin_report_now
+            watcher.ready = functools.partial(kwin_report_now, env=env)
         return watcher
     return None

@@ -8,7 +8,6 @@ generated is kept in the tree; `build_extension` is also what a package build wo
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
 import subprocess
@@ -160,9 +159,9 @@ async def load_kwin_script(bus: MessageBus, main: Path) -> None:
         raise IntegrationError(f"KWin's scripting interface refused to load {main}: {exc}") from None
 
 
-async def kwin_report_now(bus: MessageBus) -> None:
+async def kwin_report_now(bus: MessageBus, env: Mapping[str, str]) -> None:
     """Have the loaded script report the active window at once: the agent may start after KWin."""
-    await load_kwin_script(bus, installed_script(os.environ))
+    await load_kwin_script(bus, installed_script(env))
 
 
 def install_kwin(env: Mapping[str, str], session_address: str | None) -> list[str]:
