@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,57 +36,74 @@ def project(tmp_path: Path) -> Iterator[Path]:
     storm.stop(directory)
 
 
+@pytest.fixture
+def shells(project: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    storm.stop(project)
+    for shell in started:
+        shell.wait(timeout=10)
+
+
 def stat_fields(pid: int) -> list[str]:
     text = Path(f"/proc/{pid}/stat").read_text()
     return text[text.rfind(")") + 2 :].split()
 
 
-def watch(directory: Path, seconds: float) -> tuple[set[str], int, set[int]]:
-    """Commands seen, the most cc1 at once, and every pid seen in the storm for `seconds`."""
-    names: set[str] = set()
-    most, pids = 0, set()
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        members = storm.members(directory)
-        comms = [storm.comm(p) for p in members]
-        names.update(comms)
-        most = max(most, comms.count("cc1"))
-        pids.update(members)
-        time.sleep(0.005)
-    return names, most, pids
+class Watch:
+    """What the storm ran, sampled every 5 ms (the load of a shared machine only makes it slower)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.names: set[str] = set()
+        self.most_cc1 = 0
+
+    def until(self, done: Callable[[], bool], timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert time.monotonic() < deadline, f"timed out; saw {sorted(self.names)}, {self.most_cc1} cc1"
+            comms = [storm.comm(p) for p in storm.members(self.directory)]
+            self.names.update(comms)
+            self.most_cc1 = max(self.most_cc1, comms.count("cc1"))
+            time.sleep(0.005)
 
 
-def test_storm_runs_real_compilers_in_parallel_loops_and_stops(project: Path) -> None:
-    shell = subprocess.Popen(storm.storm_argv(project, jobs=2), cwd=project, start_new_session=True)
-    names, most, _ = watch(project, 2.5)
-    assert {"sh", "make", "gcc", "cc1"} <= names
-    assert most == 2, f"make -j2 should run 2 cc1 at once, saw at most {most}"
-    first = {o: o.stat().st_mtime_ns for o in project.glob("*.o")}
-    assert len(first) == 4
+def objects(directory: Path) -> dict[Path, int]:
+    return {o: o.stat().st_mtime_ns for o in directory.glob("*.o")}
+
+
+def test_storm_runs_real_compilers_in_parallel_loops_and_stops(
+    project: Path, shells: list[subprocess.Popen[bytes]]
+) -> None:
+    shells.append(subprocess.Popen(storm.storm_argv(project, jobs=2), cwd=project, start_new_session=True))
+    watch = Watch(project)
+    watch.until(lambda: watch.most_cc1 >= 2 and len(objects(project)) == 4)
+    assert {"sh", "make", "gcc", "cc1"} <= watch.names
+    assert watch.most_cc1 == 2, "make -j2 runs 2 compilers at once, never more"
+    first = objects(project)
     assert all(o.read_bytes()[:4] == b"\x7fELF" for o in first)  # as wrote real objects
-    time.sleep(1.5)
-    assert any(o.stat().st_mtime_ns != t for o, t in first.items()), "the storm did not rebuild"
+    watch.until(lambda: all(t2 != first[o] for o, t2 in objects(project).items()))  # rebuilt, looping
     storm.stop(project)
     assert storm.members(project) == []
-    assert shell.wait(timeout=5) == -9
+    assert shells[0].wait(timeout=5) == -9
 
 
-def test_nice_storm_is_born_nice(project: Path) -> None:
-    shell = subprocess.Popen(storm.storm_argv(project, jobs=2, nice=19), cwd=project, start_new_session=True)
-    names, _, _ = watch(project, 1.0)
+def test_nice_storm_is_born_nice(project: Path, shells: list[subprocess.Popen[bytes]]) -> None:
+    argv = storm.storm_argv(project, jobs=2, nice=19)
+    shells.append(subprocess.Popen(argv, cwd=project, start_new_session=True))
+    watch = Watch(project)
+    watch.until(lambda: "cc1" in watch.names)
     nices = {int(stat_fields(p)[16]) for p in storm.members(project)}
-    storm.stop(project)
-    shell.wait(timeout=5)
-    assert "cc1" in names and nices == {19}
+    assert nices == {19}
 
 
 def test_child_topology_puts_the_storm_in_the_apps_session_and_group(project: Path) -> None:
     app = App()
     try:
         app.ask(op="spawn", argv=storm.storm_argv(project, jobs=2), cwd=str(project))
-        _, _, pids = watch(project, 1.0)
+        watch = Watch(project)
+        watch.until(lambda: "cc1" in watch.names)
         members = storm.members(project)
-        assert members and pids
         app_stat = stat_fields(app.pid)
         assert app_stat[3] == str(app.pid) and app_stat[2] == str(app.pid)  # its own session leader
         assert {tuple(stat_fields(p)[2:4]) for p in members} == {(str(app.pid), str(app.pid))}
