@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 
 from smoothdesk.collector.errors import CollectorError
 from smoothdesk.collector.netlink import ProcConnector
@@ -31,16 +32,22 @@ def _open_netlink(daemon: Daemon) -> ProcConnector | None:
     return connector
 
 
-async def run(daemon: Daemon) -> int:
+async def run(daemon: Daemon, stop_requested: Callable[[], bool] = lambda: False) -> int:
+    """`stop_requested`: whether a SIGTERM or SIGINT came before this loop took them over."""
     loop = asyncio.get_running_loop()
-    recovered = daemon.actuator.recover()
-    if recovered.restored:
-        log.info("restored %d changes left by a previous run", recovered.restored)
     loop.add_signal_handler(signal.SIGTERM, daemon.stop)
     loop.add_signal_handler(signal.SIGINT, daemon.stop)
     loop.add_signal_handler(signal.SIGHUP, daemon.reload)
+    if stop_requested():
+        daemon.stop()
+    recovered = daemon.actuator.recover()
+    if recovered.restored:
+        log.info("restored %d changes left by a previous run", recovered.restored)
     endpoint = BusEndpoint(daemon)
     try:
+        if daemon.stopping:  # stopped during start-up: the restore below is all that is left
+            log.info("stop requested during start-up")
+            return 0
         await endpoint.start(daemon.options.bus)
         daemon.telemetry.start()
         daemon.tick()

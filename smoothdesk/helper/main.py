@@ -1,20 +1,63 @@
-"""smoothdesk-helper: the daemon that owns every change to the system."""
+"""smoothdesk-helper: the daemon that owns every change to the system.
+
+Only light modules are imported before main() has reset the helper's own priorities: started
+from a demoted process, the helper would otherwise load its ~0.4 s of modules at that process's
+share of the CPU (see actuator.selfreset).
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from smoothdesk import __version__
 from smoothdesk.core.errors import SmoothDeskError
-from smoothdesk.helper.daemon import Daemon, Options
+
+if TYPE_CHECKING:
+    from smoothdesk.helper.daemon import Daemon
+
+log = logging.getLogger("smoothdesk.helper")
+
+
+class StartupSignals:
+    """SIGTERM and SIGINT from main()'s first line until the loop takes them over: remembered,
+    so a stop during start-up still restores the journal (the loop stops at once, see loop.run).
+    A SIGHUP then is moot: the config is being read fresh."""
+
+    def __init__(self) -> None:
+        self.stop_requested = False
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._stop)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop_requested = True
+
+
+def _start_clean(args: argparse.Namespace) -> None:
+    """The helper's own nice, policy, ioprio, cgroup and (journaled) autogroup back to neutral."""
+    from smoothdesk.actuator.selfreset import start_clean
+    from smoothdesk.config.errors import ConfigError
+    from smoothdesk.config.paths import run_dir
+
+    try:
+        where = args.run_dir or run_dir(args.user or os.geteuid() != 0)
+    except ConfigError as exc:
+        where = None  # the Daemon reports a bad run directory; the session's autogroup stays
+        log.debug("no journal to check the autogroup against: %s", exc)
+    clean = start_clean(where, autogroup=not (args.dry_run or args.once))
+    if clean.changed:
+        log.warning("started with a demotion of SmoothDesk's; reset: %s", "; ".join(clean.changed))
+    for kept in clean.kept:
+        log.warning("started demoted, left as is: %s", kept)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,11 +137,15 @@ def _once(daemon: Daemon, as_json: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    signals = StartupSignals()
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
+    _start_clean(args)
     if args.tick is not None and not 0.05 <= args.tick <= 60:
         print("smoothdesk-helper: --tick must be between 0.05 and 60 seconds", file=sys.stderr)
         return 2
+    from smoothdesk.helper.daemon import Daemon, Options
+
     # --once only reports: it must never leave a change behind.
     options = Options(
         bus=args.bus,
@@ -115,9 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         daemon = Daemon(options)
         if args.once:
             return _once(daemon, args.json)
+        import asyncio
+
         from smoothdesk.helper.loop import run
 
-        return asyncio.run(run(daemon))
+        return asyncio.run(run(daemon, lambda: signals.stop_requested))
     except SmoothDeskError as exc:
         print(f"smoothdesk-helper: {exc}", file=sys.stderr)
         return 1
