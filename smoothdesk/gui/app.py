@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-agent", action="store_true", help="do not report focus and audio to the helper")
     p.add_argument("--agent-only", action="store_true", help="run only the session agent, no tray")
     p.add_argument(
+        "--install-integration",
+        action="store_true",
+        help="with --agent-only: install and enable the GNOME Shell extension or KWin script that "
+        "tells the agent the focused window on Wayland, then exit",
+    )
+    p.add_argument(
         "--screenshot-dir", type=Path, help="save PNGs of the tray and every window there, then quit"
     )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -73,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="smoothdesk: %(message)s"
     )
+    if args.install_integration:
+        from smoothdesk.gui.agent.integration import main as install
+
+        return install(os.environ)
     from smoothdesk.gui.prefs import Prefs, PrefsError
 
     try:

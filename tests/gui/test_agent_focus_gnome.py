@@ -57,7 +57,7 @@ def test_gnome_focus_follows_wayland_and_xwayland(gnome: GnomeSession, user_help
     assert (choice.source, choice.ready, choice.why) == ("gnome-shell", True, "")
     assert wait_for(lambda: all(app_of(bus, w.pid) is not None for w in gnome.windows), 20)
     gnome.activate(two.pid)  # focused before the agent starts: the extension tells it when it appears
-    agent = SessionAgent(bus, env=gnome.env, session_bus=gnome.bus, audio=False, xruns=False)
+    agent = SessionAgent(bus, env=gnome.agent_env, session_bus=gnome.bus, audio=False, xruns=False)
     agent.start()
     try:
         assert wait_for(lambda: agent.state()["focus_pid"] == two.pid, 15), agent.state()
@@ -86,7 +86,7 @@ def test_gnome_without_the_extension_says_what_to_do(user_helper: UserHelper) ->
         choice = asyncio.run(choose_focus(g.env, g.bus))
         assert choice.source == "gnome-shell" and not choice.ready
         assert "extension is not installed" in choice.why and "--install-integration" in choice.why
-        agent = SessionAgent(user_helper.bus, env=g.env, session_bus=g.bus, audio=False, xruns=False)
+        agent = SessionAgent(user_helper.bus, env=g.agent_env, session_bus=g.bus, audio=False, xruns=False)
         agent.start()
         try:
             assert wait_for(lambda: "extension is not installed" in agent.state()["focus"], 15), agent.state()

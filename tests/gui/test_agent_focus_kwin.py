@@ -41,7 +41,7 @@ def test_kwin_focus_follows_wayland_and_xwayland(user_helper: UserHelper) -> Non
         choice = asyncio.run(choose_focus(k.env, k.bus))
         assert (choice.source, choice.ready, choice.why) == ("kwin", True, "")
         assert wait_for(lambda: all(app_of(bus, w.pid) is not None for w in k.windows), 20)
-        agent = SessionAgent(bus, env=k.env, session_bus=k.bus, audio=False, xruns=False)
+        agent = SessionAgent(bus, env=k.agent_env, session_bus=k.bus, audio=False, xruns=False)
         agent.start()
         try:
             focus(k, agent, two)
@@ -66,14 +66,14 @@ def test_kwin_focus_follows_wayland_and_xwayland(user_helper: UserHelper) -> Non
 def test_kwin_agent_started_later_hears_the_active_window_at_once(user_helper: UserHelper) -> None:
     with kwinsession() as k:
         one = k.qt_window("sd-kwin-late")
-        first = SessionAgent(user_helper.bus, env=k.env, session_bus=k.bus, audio=False, xruns=False)
+        first = SessionAgent(user_helper.bus, env=k.agent_env, session_bus=k.bus, audio=False, xruns=False)
         first.start()
         try:
             focus(k, first, one)
         finally:
             first.stop()
         # No focus change from here on: the new agent reloads the script, which reports at load.
-        agent = SessionAgent(user_helper.bus, env=k.env, session_bus=k.bus, audio=False, xruns=False)
+        agent = SessionAgent(user_helper.bus, env=k.agent_env, session_bus=k.bus, audio=False, xruns=False)
         agent.start()
         try:
             assert wait_for(lambda: agent.state()["focus_pid"] == one.pid, 10), agent.state()

@@ -25,6 +25,7 @@ from dbus_fast.aio import MessageBus
 
 from smoothdesk.gui.agent.focus_select import GNOME_EXTENSIONS, call_method, close
 from tests.support.compositor import REPO, Session, missing, session_dirs, wait, x_display
+from tests.support.install_cli import install_integration
 
 TOOLS = ("gnome-shell", "gnome-extensions", "Xwayland", "foot", "dbus-daemon")
 DRIVER = "smoothdesk-test-driver@smoothdesk.org"
@@ -103,9 +104,9 @@ def gnomesession(timeout: float = 60.0, *, install: bool = True) -> Iterator[Gno
         extensions.mkdir(parents=True)
         shutil.copytree(REPO / "tests/data/gnome-shell" / DRIVER, extensions / DRIVER)
         if install:
-            from smoothdesk.gui.agent.integration import install_gnome
-
-            install_gnome(env)
+            # Before the shell starts: the desktop variable says GNOME, as at a login after it.
+            session_out = install_integration(env)
+            assert "installed and enabled the GNOME Shell extension" in session_out, session_out
         # The driver is enabled beside whatever gnome-extensions enable (the product's own) left there.
         enabled = _gsettings(env, "get", "org.gnome.shell", "enabled-extensions").removeprefix("@as ")
         listed = [*ast.literal_eval(enabled), DRIVER]

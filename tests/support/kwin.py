@@ -26,6 +26,7 @@ from dbus_fast.aio import MessageBus
 
 from smoothdesk.gui.agent.focus_select import KWIN_SCRIPTING, call_method, close
 from tests.support.compositor import Session, missing, session_dirs, wait
+from tests.support.install_cli import install_integration
 
 TOOLS = ("kwin_wayland", "kpackagetool5", "Xwayland", "foot", "dbus-daemon")
 SOCKET = "wayland-kwin"
@@ -134,9 +135,8 @@ def kwinsession(timeout: float = 60.0, *, install: bool = True) -> Iterator[KWin
                 raise RuntimeError(f"{exc}; KWin's log ends:\n{session.log_text()[-3000:]}") from None
             session.env.update(WAYLAND_DISPLAY=SOCKET, DISPLAY=display)
             if install:
-                from smoothdesk.gui.agent.integration import install_kwin
-
-                install_kwin(session.env, session.bus)
+                out = install_integration(session.env)
+                assert "loaded" in out and "into the running KWin" in out, out
             yield session
         finally:
             session.stop()

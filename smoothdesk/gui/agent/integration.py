@@ -11,6 +11,7 @@ import asyncio
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import zipfile
 from collections.abc import Mapping
@@ -19,7 +20,16 @@ from pathlib import Path
 from dbus_fast.aio import MessageBus
 
 from smoothdesk.config.resources import resource_dir
-from smoothdesk.gui.agent.focus_select import EXTENSION_UUID, KWIN_SCRIPT, KWIN_SCRIPTING, call_method, close
+from smoothdesk.gui.agent.focus_select import (
+    DBUS,
+    EXTENSION_UUID,
+    KWIN_SCRIPT,
+    KWIN_SCRIPTING,
+    call_method,
+    close,
+    session_address,
+)
+from smoothdesk.gui.agent.focus_shell import GNOME, KWIN
 
 MARKER = "// @FOCUS_REPORTER@"
 ESM_FROM = 45  # GNOME Shell moved extensions to ES modules in 45
@@ -188,3 +198,54 @@ def install_kwin(env: Mapping[str, str], session_address: str | None) -> list[st
         asyncio.run(load())
         lines.append(f"loaded {main} into the running KWin")
     return lines
+
+
+def install_integration(env: Mapping[str, str]) -> list[str]:
+    """Install what this session's compositor needs for focus; IntegrationError when none fits.
+
+    GNOME Shell or KWin on the session bus decides; without a session bus, XDG_CURRENT_DESKTOP.
+    """
+    address = session_address("session", env)
+    running = asyncio.run(_compositor_on(address)) if address else ""
+    desktop = env.get("XDG_CURRENT_DESKTOP", "").lower().split(":")
+    if running == "gnome-shell" or (not running and "gnome" in desktop):
+        if not shutil.which("gnome-extensions"):
+            raise IntegrationError(
+                "GNOME Shell runs here but gnome-extensions is missing (Debian: gnome-shell)"
+            )
+        return install_gnome(env)
+    if running == "kwin" or (not running and "kde" in desktop):
+        return install_kwin(env, address if running else None)
+    raise IntegrationError(
+        "neither GNOME Shell nor KWin runs in this session "
+        f"(XDG_CURRENT_DESKTOP={env.get('XDG_CURRENT_DESKTOP', '')!r}): nothing to install; "
+        "X11 and sway need no integration"
+    )
+
+
+async def _compositor_on(address: str) -> str:
+    try:
+        bus = await MessageBus(bus_address=address).connect()
+    except Exception:  # no usable session bus: the desktop variable decides
+        return ""
+    try:
+        for name, source in ((GNOME.bus_name, "gnome-shell"), (KWIN.bus_name, "kwin")):
+            try:
+                await call_method(bus, DBUS, "GetNameOwner", "s", name)
+                return source
+            except LookupError:
+                continue
+        return ""
+    finally:
+        await close(bus)
+
+
+def main(env: Mapping[str, str]) -> int:
+    """`smoothdesk --agent-only --install-integration`: what was done, or why not (exit 1)."""
+    try:
+        for line in install_integration(env):
+            print(f"smoothdesk: {line}")
+    except IntegrationError as exc:
+        print(f"smoothdesk: cannot install the focus integration: {exc}", file=sys.stderr)
+        return 1
+    return 0
