@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smoothdesk.actuator import autogroups as ag
+from smoothdesk.actuator import slices
 from smoothdesk.actuator.cgroups import CgroupBackend
 from smoothdesk.actuator.inherit import Inheritance
 from smoothdesk.actuator.inherit_sweep import restore_rounds
@@ -21,7 +22,7 @@ from smoothdesk.actuator.journal import (
     JournalData,
     ProcEntry,
 )
-from smoothdesk.actuator.levers import DEFAULT_LEVERS, NO_LEVERS, LeverSet, user_mode_levers
+from smoothdesk.actuator.levers import DEFAULT_LEVERS, NO_LEVERS, LeverSet, user_mode_levers, without_slices
 from smoothdesk.actuator.memory import MemoryLevers, MemoryOrders, MemoryReport
 from smoothdesk.actuator.report import ApplyReport
 from smoothdesk.actuator.restore import Restorer
@@ -79,6 +80,9 @@ class Actuator:
         if levers is None:
             levers = DEFAULT_LEVERS if user_uid is None else user_mode_levers(DEFAULT_LEVERS)
         self.levers: dict[PriorityClass, LeverSet] = dict(levers)
+        if any(lv.slice_ns for lv in self.levers.values()) and not slices.honoured():
+            log.warning("the kernel does not honour EEVDF custom slices: no class gets one")
+            self.levers = without_slices(self.levers)
         self.journal = Journal(run_dir)
         # Adopting what a previous run left keeps its originals even if recover() is skipped.
         self._data = self.journal.load()
@@ -145,7 +149,8 @@ class Actuator:
             klass = decision.class_of(record.pid)
             if (
                 not decision.manage
-                or not klass.demoted
+                or self.levers.get(klass, NO_LEVERS) == NO_LEVERS
+                or (not klass.demoted and not self._demoting(data))
                 or record.pid in decision.exempt
                 or (group is not None and record.pid not in group.members)
                 or not self._eligible(record)
@@ -258,6 +263,11 @@ class Actuator:
             return False
         return self.user_uid is None or rec.uid == self.user_uid
 
+    def _pulls(self, decision: Decision) -> bool:
+        """Whether any class in the decision pulls a lever here."""
+        classes = {decision.klass, *(m.klass for m in decision.members)}
+        return decision.manage and any(self.levers.get(k, NO_LEVERS) != NO_LEVERS for k in classes)
+
     def _wanted(
         self,
         decisions: Mapping[str, Decision],
@@ -267,18 +277,27 @@ class Actuator:
         wanted: dict[int, tuple[PriorityClass, LeverSet]] = {}
         for group in groups:
             decision = decisions.get(group.id)
-            if decision is None or not decision.demotes:
+            if decision is None or not self._pulls(decision):
                 continue
-            # Classes are per process: a group's build is demoted, the app that runs it is not.
+            # Classes are per process: a group's build is demoted, the app that runs it is not
+            # (it may get the focused class's slice, the one lever that takes nothing from others).
             classes = decision.classes()
             for pid in group.members:
                 klass = classes.get(pid, decision.klass)
-                if not klass.demoted or pid in decision.exempt:
+                if self.levers.get(klass, NO_LEVERS) == NO_LEVERS or pid in decision.exempt:
                     continue
                 rec = processes.get(pid)
                 if rec is not None and self._eligible(rec):
                     wanted[pid] = (klass, self.levers.get(klass, NO_LEVERS))
+        # A promoted class's slice only pays next to demoted load: among equals it cuts the
+        # focused app's own work into pieces, and that work completes later (bench_levers).
+        if not any(klass.demoted for klass, _ in wanted.values()):
+            return {}
         return wanted
+
+    @staticmethod
+    def _demoting(data: JournalData) -> bool:
+        return any(PriorityClass(p.klass).demoted for p in data.procs.values()) or bool(data.cgroups)
 
     def _alive(self, key: ProcKey) -> bool:
         try:
@@ -348,7 +367,7 @@ class Actuator:
             # A unit's weight hits every process in it: only when all of them are demoted.
             for rec in processes.values():
                 t = backend.target(rec)
-                if t in by_target and rec.pid not in wanted:
+                if t in by_target and rec.pid not in by_target[t]:
                     del by_target[t]
         plans = []
         for target, pids in by_target.items():
@@ -440,11 +459,12 @@ def _describe(plan: _ProcPlan) -> str:
     c = plan.changes[0]
     parts = [
         f"{name} {getattr(c.current, name)} -> {getattr(c.target, name)}"
-        for name in ("nice", "policy", "ioprio")
+        for name in ("nice", "policy", "ioprio", "slice_ns")
         if getattr(c.current, name) != getattr(c.target, name)
     ]
     return (
-        f"demote {plan.rec.pid} ({plan.rec.comm}) to {plan.klass.value}: "
+        f"{'demote' if plan.klass.demoted else 'set'} {plan.rec.pid} ({plan.rec.comm}) "
+        f"to {plan.klass.value}: "
         f"{len(plan.changes)} thread(s): {', '.join(parts)}"
     )
 

@@ -196,3 +196,8 @@ def user_mode_levers(
         kept = replace(levers, slice_ns=None)
         out[klass] = kept if lenient else replace(kept, nice=None, policy=policy)
     return out
+
+
+def without_slices(table: Mapping[PriorityClass, LeverSet]) -> dict[PriorityClass, LeverSet]:
+    """The table for a kernel that does not honour custom slices (see slices.probe_support)."""
+    return {klass: replace(levers, slice_ns=None) for klass, levers in table.items()}

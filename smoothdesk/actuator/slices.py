@@ -202,3 +202,13 @@ def probe_support(test_ns: int = 250_000) -> SliceSupport:
     return SliceSupport(
         True, base, f"a {test_ns // 1000} us slice read back as set; base slice {base // 1000} us"
     )
+
+
+_support: list[SliceSupport] = []
+
+
+def honoured() -> bool:
+    """probe_support(), once per process: whether the slice lever can be pulled here."""
+    if not _support:
+        _support.append(probe_support())
+    return _support[0].honoured

@@ -27,6 +27,7 @@ class ThreadChange:
 
 
 _FIELDS = ("nice", "policy", "ioprio", "slice_ns")
+_RESTORE_ORDER = ("slice_ns", "nice", "policy", "ioprio")
 
 
 def _derive(entry: ProcEntry, current: ThreadState) -> ThreadRecord:
@@ -113,8 +114,9 @@ def restore_threads(entry: ProcEntry, proc_root: Path) -> list[str]:
         except ProcessLookupError:
             continue
         rec = entry.threads.get(tid) or _derive(entry, current)
-        setters = (set_nice, set_policy, set_ioprio, set_slice)
-        for field, setter in zip(_FIELDS, setters, strict=True):
+        # The slice goes first: with reset-on-fork already cleared, a fork would inherit it.
+        setters = (set_slice, set_nice, set_policy, set_ioprio)
+        for field, setter in zip(_RESTORE_ORDER, setters, strict=True):
             have = getattr(current, field)
             orig, ours = getattr(rec.orig, field), getattr(rec.set, field)
             if have != ours or orig == ours:

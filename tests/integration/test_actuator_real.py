@@ -388,7 +388,8 @@ def test_default_table_demotes_and_restores_a_real_process(
     assert cpu_cgroup(hog.pid) == f"/{backend.prefix}/background"
     # A weighted child under an idle parent would be idle after all: the parent follows.
     assert (CPU_MOUNT / backend.prefix / "cpu.idle").read_text().strip() == "1"
-    act.apply(*decide(PriorityClass.INTERACTIVE, hog.pid), snapshot())
+    # NORMAL pulls nothing (INTERACTIVE would set its slice, see test_actuator_slices).
+    act.apply(*decide(PriorityClass.NORMAL, hog.pid), snapshot())
     assert threads_state(hog.pid) == before
     assert cpu_cgroup(hog.pid) == cg
     act.close()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from smoothdesk.actuator import Actuator, LeverSet, SystemdBackend
+from smoothdesk.actuator import Actuator, LeverSet, SystemdBackend, slices
 from smoothdesk.actuator.systemd import UNSET
-from smoothdesk.core import AppGroup, Decision, PriorityClass, ProcessRecord, Reason
+from smoothdesk.core import AppGroup, Decision, MemberClass, PriorityClass, ProcessRecord, Reason
 from tests.support.fake_systemd import FakeSystemd, FakeUnit
 
 UNIT = "app-gnome-make-4242.scope"
@@ -90,6 +90,35 @@ def test_unit_with_an_undemoted_process_is_not_weighted(
         assert fake.manager.calls == []
     finally:
         act.close()
+
+
+def test_a_unit_whose_focused_app_only_gets_a_slice_is_not_weighted(
+    tmp_path: Path, systemd: tuple[FakeSystemd, str], sleeper: ProcessRecord
+) -> None:
+    # The app is interactive (its slice is the only lever), its build member is background: the
+    # unit's weight would hit the app too, so it stays; the app still gets its slice.
+    fake, address = systemd
+    levers = {**LEVERS, PriorityClass.INTERACTIVE: LeverSet(slice_ns=250_000)}
+    act = Actuator(tmp_path / "run", levers=levers, cgroup_backend=SystemdBackend(bus_address=address))
+    app = subprocess.Popen(["sleep", "60"])
+    fields = Path(f"/proc/{app.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    focused = ProcessRecord(
+        pid=app.pid, ppid=1, uid=os.getuid(), comm="code", start_time=int(fields[19]), unit=UNIT
+    )
+    group = AppGroup(f"unit:{UNIT}", "code", "unit", 0, app.pid, (app.pid, sleeper.pid), unit=UNIT)
+    build = MemberClass(sleeper.pid, PriorityClass.BACKGROUND, "compiler", Reason("test", "x"))
+    decision = Decision(group.id, PriorityClass.INTERACTIVE, (Reason("test", "x"),), members=(build,))
+    try:
+        act.apply({group.id: decision}, [group], {app.pid: focused, sleeper.pid: sleeper})
+        assert fake.manager.calls == []
+        assert slices.read_slice(app.pid) == 250_000
+        assert slices.read_slice(sleeper.pid) == 0
+        act.restore_all()
+        assert slices.read_slice(app.pid) == 0
+    finally:
+        act.close()
+        app.kill()
+        app.wait()
 
 
 def test_old_systemd_without_idle_weight_falls_back(

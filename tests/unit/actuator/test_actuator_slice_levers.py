@@ -7,7 +7,13 @@ import json
 import pytest
 
 from smoothdesk.actuator.journal import JournalData, ProcEntry, ThreadRecord, from_json, to_json
-from smoothdesk.actuator.levers import DEFAULT_LEVERS, LeverSet, thread_target, user_mode_levers
+from smoothdesk.actuator.levers import (
+    DEFAULT_LEVERS,
+    LeverSet,
+    thread_target,
+    user_mode_levers,
+    without_slices,
+)
 from smoothdesk.actuator.syscalls import SCHED_RESET_ON_FORK, ThreadState
 from smoothdesk.core import PriorityClass, ProcKey
 from smoothdesk.core.process import SCHED_BATCH, SCHED_FIFO, SCHED_IDLE, SCHED_OTHER
@@ -85,3 +91,9 @@ def test_the_journal_keeps_each_threads_slice_and_reads_older_journals_as_none()
     old["procs"][0]["threads"] = {"1234": [[0, 0, 0], [19, 0, 16391]]}  # written before slices
     rec = from_json(old).procs[key].threads[1234]
     assert (rec.orig.slice_ns, rec.set.slice_ns) == (0, 0)
+
+
+def test_a_kernel_without_slices_gets_the_table_without_them() -> None:
+    table = without_slices(DEFAULT_LEVERS)
+    assert all(levers.slice_ns is None for levers in table.values())
+    assert table[PriorityClass.IDLE] == DEFAULT_LEVERS[PriorityClass.IDLE]
