@@ -37,6 +37,7 @@ class SafeWriter(_Writer):  # type: ignore[misc]
     def __init__(self, bus: MessageBus) -> None:
         super().__init__(bus)
         self.queued = 0  # bytes of whole messages waiting in self.messages
+        self.accepted = 0  # bytes ever handed to this writer: what each reply cost in bytes
         self.eagain = 0  # how often the socket was full
         self.progress_at = time.monotonic()
 
@@ -49,7 +50,9 @@ class SafeWriter(_Writer):  # type: ignore[misc]
         if self.buf is None and not self.messages:
             self.progress_at = time.monotonic()  # idle until now: nothing was stalled
         super().buffer_message(msg, future)
-        self.queued += len(self.messages[-1][0])
+        size = len(self.messages[-1][0])
+        self.queued += size
+        self.accepted += size
 
     def write_callback(self, remove_writer: bool = True) -> None:
         sock = self.sock
@@ -118,6 +121,12 @@ def backlog(bus: MessageBus) -> int:
     """Bytes this connection holds unwritten (0 for a bus without a SafeWriter)."""
     w = writer(bus)
     return w.backlog() if w is not None else 0
+
+
+def accepted(bus: MessageBus) -> int:
+    """Bytes ever queued on this connection (0 without a SafeWriter)."""
+    w = writer(bus)
+    return w.accepted if w is not None else 0
 
 
 def stalled_for(bus: MessageBus, now: float | None = None) -> float:

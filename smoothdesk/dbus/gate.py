@@ -92,12 +92,14 @@ class Gate:
         self,
         quotas: Quotas,
         send: Callable[[Message], Any],
+        accepted: Callable[[], int] = lambda: 0,
         *,
         refuse_delay: float = 0.5,
         max_tarpit: int = 512,
     ) -> None:
         self.quotas = quotas
         self.send = send
+        self.accepted = accepted
         self.refuse_delay = refuse_delay
         self.max_tarpit = max_tarpit
         self.cache = ReplyCache()
@@ -115,14 +117,17 @@ class Gate:
             await self._refuse(msg, str(exc))
             return
         meter = Meter()
+        sent = 0
         try:
             if ticket.wait > 0:
                 await asyncio.sleep(ticket.wait)
             reply = await serve(meter)
             if not msg.flags & _NO_REPLY_EXPECTED:
+                before = self.accepted()
                 meter.run(lambda: self.send(reply))
+                sent = self.accepted() - before
         finally:
-            self.quotas.done(ticket, meter.cpu, heavy=heavy)
+            self.quotas.done(ticket, meter.cpu, heavy=heavy, sent=sent)
 
     async def _refuse(self, msg: Message, why: str) -> None:
         if self.tarpit >= self.max_tarpit:

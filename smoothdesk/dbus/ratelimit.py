@@ -1,7 +1,9 @@
 """Quotas per uid (not per connection): calls, the helper's CPU, connections served at once.
 
-A uid opening 16 connections gets one share, not 16. Each uid has a call bucket and a CPU
-bucket (seconds of the helper's CPU its calls cost, charged after each call), and all
+A uid opening 16 connections gets one share, not 16. Each uid has a call bucket, a CPU
+bucket (seconds of the helper's CPU its calls cost, charged after each call), a bytes bucket
+(the size of its replies: every byte the helper sends may sit in the bus daemon's queue for a
+caller that never reads, and enough of them make the daemon stop reading the helper), and all
 unreserved uids together draw on one CPU pool, so many uids cannot add up to a core either.
 A call over quota waits its turn (up to `max_wait`), which throttles a caller that waits for
 its replies without costing the helper a reply per refused call; past that it is refused.
@@ -28,6 +30,8 @@ class Limits:
     cpu_burst: float = 0.3
     pool_cpu_per_s: float = 0.08  # 8 % of a core for all unreserved uids together
     pool_cpu_burst: float = 0.6
+    bytes_per_s: float = 512 << 10
+    byte_burst: float = 8 << 20
     max_wait: float = 2.0
     max_pending: int = 24
     max_names: int = 8
@@ -65,6 +69,7 @@ class Bucket:
 class Account:
     calls: Bucket
     cpu: Bucket
+    sent: Bucket
     pending: int = 0
     names: dict[str, int] = field(default_factory=dict)
     heavy: int = 0  # heavy reads running (reports, long history): one at a time
@@ -115,7 +120,9 @@ class Quotas:
             del self._accounts[idle]
         lim = self.limits
         calls = Bucket(lim.calls_per_s, lim.call_burst, now)
-        acct = Account(calls, Bucket(lim.cpu_per_s, lim.cpu_burst, now))
+        acct = Account(
+            calls, Bucket(lim.cpu_per_s, lim.cpu_burst, now), Bucket(lim.bytes_per_s, lim.byte_burst, now)
+        )
         self._accounts[uid] = acct
         return acct
 
@@ -139,7 +146,7 @@ class Quotas:
             raise Refused(f"uid {uid} is served on {lim.max_names} connections at once already")
         if heavy and acct.heavy:
             raise Refused(f"uid {uid} has a report or long history in progress: one at a time")
-        wait = max(acct.calls.reserve(now, 1.0), acct.cpu.debt(now), self.pool.debt(now))
+        wait = max(acct.calls.reserve(now, 1.0), acct.cpu.debt(now), acct.sent.debt(now), self.pool.debt(now))
         if wait > lim.max_wait:
             acct.calls.give_back(1.0)
             raise Refused(f"uid {uid} is over its quota; slow down")
@@ -148,8 +155,8 @@ class Quotas:
         acct.heavy += heavy
         return Ticket(uid, name, wait, False)
 
-    def done(self, ticket: Ticket, cpu: float, *, heavy: bool = False) -> None:
-        """Charge the CPU seconds the call cost the helper and free its place."""
+    def done(self, ticket: Ticket, cpu: float, *, heavy: bool = False, sent: int = 0) -> None:
+        """Charge the CPU seconds and reply bytes the call cost the helper; free its place."""
         if ticket.reserved:
             return
         acct = self._accounts.get(ticket.uid)
@@ -157,6 +164,7 @@ class Quotas:
             return
         now = self.clock()
         acct.cpu.reserve(now, cpu)
+        acct.sent.reserve(now, float(sent))
         self.pool.reserve(now, cpu)
         acct.pending -= 1
         acct.heavy -= heavy

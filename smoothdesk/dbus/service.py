@@ -134,7 +134,7 @@ class HelperService:
         # Kept across reconnections by the caller that passes it in: a flooder gains nothing
         # from knocking the helper off the bus.
         self.quotas = quotas or Quotas(reserved=Reserved())
-        self.gate = Gate(self.quotas, self.bus.send)
+        self.gate = Gate(self.quotas, self.bus.send, lambda: connection.accepted(self.bus))
         self._xml = node_xml()
         self._tasks: set[asyncio.Task[None]] = set()
         self._reporters: set[str] = set()

@@ -151,3 +151,15 @@ def test_heavy_keys_and_reply_cache() -> None:
     cache.put(("GetReport", 3, "csv"), ["c"])
     assert cache.get(("GetReport", 1, "csv")) is None  # at most two entries: oldest went
     assert cache.hits == 2
+
+
+def test_reply_bytes_are_charged_per_uid() -> None:
+    """A caller that never reads leaves our replies in the bus daemon's queue: bytes are metered."""
+    clock = Clock()
+    q = quotas(clock, bytes_per_s=1000.0, byte_burst=1000.0, max_wait=2.0)
+    q.done(q.admit(9, ":a"), 0.0, sent=2500)  # 1500 bytes of debt at 1000/s
+    assert q.admit(9, ":a").wait == pytest.approx(1.5)
+    q.done(q.admit(9, ":b"), 0.0, sent=10_000)
+    with pytest.raises(Refused):
+        q.admit(9, ":a")
+    assert q.admit(10, ":c").wait == 0.0  # bytes are per uid, not pooled
