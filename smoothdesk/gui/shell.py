@@ -30,6 +30,8 @@ class TrayApp(QObject):
         self.conn = HelperConnection(bus, self)
         self.tray = Tray(self.conn, self)
         self.notifier = Notifier(notify_bus, fallback=self._tray_message, parent=self)
+        self.notify_bus = notify_bus
+        self.tray_missing = False  # no tray shows the icon (stock GNOME): see tray_fallback
         self.settings: SettingsDialog | None = None
         self.starter: StarterDialog | None = None
         self.full_mode: full_mode.FullModeDialog | None = None
@@ -49,6 +51,7 @@ class TrayApp(QObject):
     def start(self, offer_start: bool = True) -> None:
         self.offered_start = not offer_start
         self.tray.show()
+        self._fall_back_without_tray()
         self._visible_poll.start(VISIBLE_POLL_MS)
         self.conn.start()
         self.notifier.start()
@@ -127,14 +130,23 @@ class TrayApp(QObject):
         elif time.monotonic() - self._since_start > VISIBLE_GIVE_UP_S:
             self._visible_poll.stop()
 
+    def _fall_back_without_tray(self) -> None:
+        from smoothdesk.gui import tray_fallback
+
+        xembed = QSystemTrayIcon.isSystemTrayAvailable()
+        self.tray_missing, _entry = tray_fallback.check(self.notify_bus, xembed)
+        if self.tray_missing:
+            self.tray.open_window("dashboard")
+
     def _start_agent(self, bus: str) -> None:
         try:
             from smoothdesk.gui.agent import SessionAgent
         except ImportError as exc:
             log.warning("session agent not available (%s): focus and audio are not reported", exc)
             return
-        self.agent = SessionAgent(bus)
+        self.agent = agent = SessionAgent(bus)
         self.agent.start()
+        self.tray.focus_via = lambda: agent.state()["focus_via"]
 
     def _stop_agent(self) -> None:
         if self.agent is not None:

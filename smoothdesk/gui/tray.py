@@ -44,6 +44,7 @@ class Tray(QObject):
         self.icon = QSystemTrayIcon(self)
         self.state: TrayState | None = None
         self.status: dict[str, Any] = {}
+        self.focus_via: Any = None  # () -> str: the session agent's focus source, for About
         self.sample: dict[str, Any] = {}
         self.windows: dict[str, QWidget] = {}
         self.message: QMessageBox | None = None
@@ -146,7 +147,8 @@ class Tray(QObject):
         self.tell(
             "About SmoothDesk",
             f"SmoothDesk {__version__}\nKeeps the desktop responsive under load.\n\n"
-            f"Helper: {helper}{f' ({mode} mode)' if mode else ''} on the {self.conn.bus_spec} bus.",
+            f"Helper: {helper}{f' ({mode} mode)' if mode else ''} on the {self.conn.bus_spec} bus."
+            + (f"\nFocus from: {self.focus_via()}." if self.focus_via is not None else ""),
             QMessageBox.Icon.Information,
         )
 
