@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from smoothdesk.cli.errors import CliError
 from smoothdesk.collector.capabilities import probe
 from smoothdesk.config.rules_files import check_rules
+
+FOCUS_MEANING = (
+    "the session agent tells the helper which window has focus from here; without it the focused app "
+    "is not boosted (on GNOME or KDE Wayland: smoothdesk --agent-only --install-integration)"
+)
 
 
 def cmd_doctor(args: Any, emit: Callable[[Any, str], None], helper: str) -> int:
@@ -22,10 +30,28 @@ def cmd_doctor(args: Any, emit: Callable[[Any, str], None], helper: str) -> int:
             "meaning": "smoothdeskctl status/apps/set-class need a running helper",
         }
     )
+    data.append(focus_finding(os.environ))
     # Findings are sentences, not cells: one block each reads better than a cramped table.
     blocks = [f"{d['status'].upper():<8} {d['key']}: {d['summary']}\n{'':<8} -> {d['meaning']}" for d in data]
     emit(data, "\n".join(blocks))
     return 1 if any(d["status"] == "error" for d in data) else 0
+
+
+def focus_finding(env: Mapping[str, str]) -> dict[str, str]:
+    """Where the session agent would read the focus in this session (sway, X11, GNOME, KWin), or why not."""
+    from smoothdesk.gui.agent.focus_select import choose_focus, session_address
+
+    probe_focus = asyncio.wait_for(choose_focus(env, session_address("session", env)), 5.0)
+    try:
+        # A thread of its own: doctor is called from smoothdeskctl's running event loop.
+        with ThreadPoolExecutor(1) as pool:
+            choice = pool.submit(asyncio.run, probe_focus).result()
+    except TimeoutError:
+        return {"key": "focus", "status": "warn", "summary": "focus source: the session bus did not answer",
+                "meaning": FOCUS_MEANING}  # fmt: skip
+    ok = choice.source in ("x11", "sway") or choice.ready
+    return {"key": "focus", "status": "ok" if ok else "warn", "summary": f"focus source: {choice.describe()}",
+            "meaning": FOCUS_MEANING}  # fmt: skip
 
 
 def cmd_rules_check(args: Any, emit: Callable[[Any, str], None]) -> int:

@@ -15,6 +15,7 @@ from smoothdesk.gui.agent.focus_shell import RECEIVER_IFACE, RECEIVER_NAME, RECE
 from tests.gui.agent_support import app_of, has, lacks
 from tests.gui.conftest import UserHelper
 from tests.support.gnome import GnomeSession, gnomesession, missing_tools
+from tests.support.install_cli import doctor_focus
 from tests.support.procs import wait_for
 from tests.support.tools import needs
 
@@ -55,6 +56,10 @@ def test_gnome_focus_follows_wayland_and_xwayland(gnome: GnomeSession, user_help
     one, two, x = gnome.windows
     choice = asyncio.run(choose_focus(gnome.env, gnome.bus))
     assert (choice.source, choice.ready, choice.why) == ("gnome-shell", True, "")
+    doctor = doctor_focus(gnome.agent_env)
+    assert (
+        doctor["status"] == "ok" and doctor["summary"] == "focus source: the SmoothDesk GNOME Shell extension"
+    )
     assert wait_for(lambda: all(app_of(bus, w.pid) is not None for w in gnome.windows), 20)
     gnome.activate(two.pid)  # focused before the agent starts: the extension tells it when it appears
     agent = SessionAgent(bus, env=gnome.agent_env, session_bus=gnome.bus, audio=False, xruns=False)
@@ -86,6 +91,8 @@ def test_gnome_without_the_extension_says_what_to_do(user_helper: UserHelper) ->
         choice = asyncio.run(choose_focus(g.env, g.bus))
         assert choice.source == "gnome-shell" and not choice.ready
         assert "extension is not installed" in choice.why and "--install-integration" in choice.why
+        doctor = doctor_focus(g.agent_env)
+        assert doctor["status"] == "warn" and "extension is not installed" in doctor["summary"], doctor
         agent = SessionAgent(user_helper.bus, env=g.agent_env, session_bus=g.bus, audio=False, xruns=False)
         agent.start()
         try:

@@ -12,6 +12,7 @@ from tests.gui.agent_support import app_of, has, lacks
 from tests.gui.conftest import UserHelper
 from tests.gui.test_agent_focus_gnome import fake_report
 from tests.support.compositor import Window
+from tests.support.install_cli import doctor_focus, install_integration
 from tests.support.kwin import KWinSession, kwinsession, missing_tools
 from tests.support.procs import wait_for
 from tests.support.tools import needs
@@ -86,6 +87,12 @@ def test_kwin_without_the_script_says_what_to_do(user_helper: UserHelper) -> Non
         choice = asyncio.run(choose_focus(k.env, k.bus))
         assert choice.source == "kwin" and not choice.ready
         assert "KWin script is not loaded" in choice.why and "--install-integration" in choice.why
+        doctor = doctor_focus(k.agent_env)
+        assert doctor["status"] == "warn" and "KWin script is not loaded" in doctor["summary"], doctor
+        # The real installer, into the running KWin: from then on the script reports.
+        install_integration(k.env)
+        assert k.script_loaded("smoothdesk-focus")
+        assert doctor_focus(k.agent_env)["summary"] == "focus source: the SmoothDesk KWin script"
 
 
 def test_enabling_in_kwinrc_keeps_every_other_line(tmp_path: object) -> None:

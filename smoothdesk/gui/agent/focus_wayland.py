@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from smoothdesk.gui.agent.focus_sway import probe
 
 NO_SOURCE = (
-    "Wayland session ({desktop}): this agent reads focus only from sway's IPC ($SWAYSOCK){sway}; "
-    "KWin, GNOME Shell and other compositors are not supported yet (wlr-foreign-toplevel names no "
-    "process); X11's _NET_ACTIVE_WINDOW would only see XWayland windows, so it is not used"
+    "Wayland session ({desktop}): no focus source: sway's IPC ($SWAYSOCK){sway}; GNOME Shell and KWin "
+    "report it through the SmoothDesk extension or KWin script, and neither runs here; other "
+    "compositors name no process (wlr-foreign-toplevel has no pid); X11's _NET_ACTIVE_WINDOW would "
+    "only see XWayland windows, so it is not used"
 )
 
 
