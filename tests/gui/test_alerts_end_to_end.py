@@ -6,13 +6,20 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
+from smoothdesk.config.schema import ALERT_THRESHOLDS
 from smoothdesk.gui.shell import TrayApp
 from tests.gui.conftest import UserHelper
 from tests.gui.notify_server import fake_notifications
 
 # Memory available is always below 99.9 % of RAM: a warning the helper raises on its first ticks.
+# Every other alert is out of reach: a loaded machine (CPU busy, pressure) must not add its own.
 ALWAYS_ALERT = (
     "[alerts]\nmemory_available_warning = 99.9\nmemory_available_critical = 0.1\nraise_after = 0.0\n"
+    + "".join(
+        f"{key}_warning = 1e9\n{key}_critical = 1e9\n"
+        for key, *_ in ALERT_THRESHOLDS
+        if key != "memory_available"
+    )
 )
 
 
