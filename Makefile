@@ -14,10 +14,11 @@ APT_PACKAGES := dbus dbus-daemon dbus-bin polkitd systemd gcc python3-dev util-l
 # switch focus, x11-apps for real client windows, a real PulseAudio with its tools, a real PipeWire
 # (the daemon, and pw-cat/pw-link for the xrun test; the agent itself needs only libpipewire), a
 # headless sway with foot windows for Wayland focus through sway's IPC, headless GNOME Shell 43 and
-# KWin 5.27 with XWayland for the extension and KWin script (kpackagetool5 installs it), and what Qt's
+# KWin 5.27 with XWayland for the extension and KWin script (kpackagetool5 installs it; gjs loads the
+# extension's GNOME 45+ build), and what Qt's
 # xcb platform plugin loads (PySide6's wheel does not carry them), plus a font to draw text with.
 APT_DESKTOP := xvfb openbox trayer xdotool x11-utils x11-apps pulseaudio pulseaudio-utils \
-  pipewire pipewire-bin sway foot gnome-shell kwin-wayland xwayland kpackagetool5 \
+  pipewire pipewire-bin sway foot gnome-shell kwin-wayland xwayland kpackagetool5 gjs \
   libegl1 libgl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libx11-xcb1 libxkbcommon-x11-0 \
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 \
   libxcb-shape0 libxcb-xkb1 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 fonts-dejavu-core \
