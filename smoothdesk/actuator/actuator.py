@@ -150,7 +150,6 @@ class Actuator:
             if (
                 not decision.manage
                 or self.levers.get(klass, NO_LEVERS) == NO_LEVERS
-                or (not klass.demoted and not self._demoting(data))
                 or record.pid in decision.exempt
                 or (group is not None and record.pid not in group.members)
                 or not self._eligible(record)
@@ -289,15 +288,7 @@ class Actuator:
                 rec = processes.get(pid)
                 if rec is not None and self._eligible(rec):
                     wanted[pid] = (klass, self.levers.get(klass, NO_LEVERS))
-        # A promoted class's slice only pays next to demoted load: among equals it cuts the
-        # focused app's own work into pieces, and that work completes later (bench_levers).
-        if not any(klass.demoted for klass, _ in wanted.values()):
-            return {}
         return wanted
-
-    @staticmethod
-    def _demoting(data: JournalData) -> bool:
-        return any(PriorityClass(p.klass).demoted for p in data.procs.values()) or bool(data.cgroups)
 
     def _alive(self, key: ProcKey) -> bool:
         try:

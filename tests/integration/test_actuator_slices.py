@@ -219,20 +219,16 @@ def test_the_fast_path_gives_a_new_focused_process_its_slice(
     assert set(slices_of(app.pid).values()) == {base()}
 
 
-def test_no_slice_without_demoted_load_and_it_goes_with_the_load(
+def test_the_slice_does_not_wait_for_demoted_load(
     tmp_path: Path, procs: list[subprocess.Popen[bytes]]
 ) -> None:
-    # Among equals a short slice makes the app's own work complete later (bench_levers --slices).
+    # bench_levers --slices: 250 us helped the probe's wake-up next to undemoted hogs too, and
+    # its completion p99 stayed within 0.9x the base slice's.
     app = start_threaded(procs)
     act = Actuator(tmp_path / "run", levers=LEVERS)
-    assert act.apply(*decide(PriorityClass.INTERACTIVE, app.pid, load=None)).changed == 0
-    assert set(slices_of(app.pid).values()) == {base()}
-    decisions, groups, records = decide(PriorityClass.INTERACTIVE, app.pid, load=None)
-    assert act.apply_one(records[app.pid], decisions["test:app"], groups[0]).changed == 0
-    assert set(slices_of(app.pid).values()) == {base()}
-    act.apply(*decide(PriorityClass.INTERACTIVE, app.pid))
+    assert act.apply(*decide(PriorityClass.INTERACTIVE, app.pid, load=None)).changed == 1
     assert set(slices_of(app.pid).values()) == {OURS}
-    act.apply(*decide(PriorityClass.INTERACTIVE, app.pid, load=None))  # the build finished
+    act.apply(*decide(PriorityClass.NORMAL, app.pid, load=None))
     assert set(slices_of(app.pid).values()) == {base()}
     act.close()
     assert not act.journal.exists()
