@@ -69,6 +69,25 @@ def pick(rows: list[Row], limit: float) -> dict[str, Row]:
     return chosen
 
 
+def choose(rows: list[Row], limit: float, hogs: str = "hogs BACKGROUND") -> tuple[str, float] | None:
+    """The size for the actuator: with the load demoted (how the slice is used), the one whose
+    worse wake p99 ratio to the base slice over both topologies is lowest, among those whose
+    completion p99 stays within `limit` x the base slice's in both."""
+    best: tuple[str, float] | None = None
+    sizes = {str(r["variant"]).split("probe ")[1] for r in rows if _hogs(r) == hogs}
+    for size in sorted(sizes - {"base slice"}):
+        ratios = []
+        for row in (r for r in rows if r["variant"] == f"{hogs}, probe {size}"):
+            base = _base(rows, row)
+            if base is None or _f(row, "done_p99") > limit * _f(base, "done_p99"):
+                break
+            ratios.append(_f(row, "p99") / _f(base, "p99"))
+        else:
+            if ratios and (best is None or max(ratios) < best[1]):
+                best = (size, max(ratios))
+    return best
+
+
 def print_slice_table(rows: list[Row], limit: float) -> None:
     print(
         "| topology | variant | wake p50 us | wake p99 us | done p50 us | done p99 us "
@@ -91,6 +110,11 @@ def print_slice_table(rows: list[Row], limit: float) -> None:
     print(f"\nlowest wake p99 with done p99 <= {limit:g} x the base slice's (same topology and hogs):")
     for group, row in pick(rows, limit).items():
         print(f"  {group}: {str(row['variant']).split('probe ')[1]} (wake p99 {_f(row, 'p99'):.0f} us)")
+    chosen = choose(rows, limit)
+    if chosen is not None:
+        print(
+            f"chosen (hogs demoted, worst topology): {chosen[0]}, wake p99 {chosen[1]:.2f} x the base slice's"
+        )
 
 
 def print_table(rows: list[dict[str, object]]) -> None:
