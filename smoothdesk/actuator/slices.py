@@ -16,8 +16,6 @@ import ctypes
 import errno
 import os
 import platform
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from smoothdesk.core.process import SCHED_BATCH, SCHED_IDLE, SCHED_OTHER
@@ -93,44 +91,55 @@ def _set_runtime(tid: int, current: SchedAttr, runtime: int) -> None:
     _check(int(_libc.syscall(_nr()[0], tid, ctypes.byref(attr), 0)))
 
 
-_base: list[int] = []
+def _measure_on(tid: int, test_ns: int) -> tuple[int, int]:
+    """(what a test_ns slice reads back as, the base slice) measured on thread `tid`, which ends
+    as it began: clearing a custom slice sets the base one, and a custom slice it had is put back."""
+    saved = get_attr(tid)
+    _set_runtime(tid, saved, test_ns)
+    try:
+        seen = int(get_attr(tid).sched_runtime)
+    finally:
+        _set_runtime(tid, saved, 0)
+    base = int(get_attr(tid).sched_runtime)
+    if saved.sched_runtime != base:
+        _set_runtime(tid, saved, saved.sched_runtime)
+    return seen, base
 
 
-def _probe_thread(body: Callable[[int], None]) -> None:
-    """Run body(tid) on a throwaway thread of ours, so that no thread that lives on is changed."""
-    errors: list[BaseException] = []
+def _measure(test_ns: int) -> tuple[int, int] | None:
+    """_measure_on the calling thread, None when it is not SCHED_OTHER/BATCH (no slice to set).
 
-    def run() -> None:
+    No throwaway thread: starting one can take seconds for a helper still demoted at its first
+    instruction (and it would inherit the policy anyway).
+    """
+    if get_attr(0).sched_policy not in (SCHED_OTHER, SCHED_BATCH):
+        return None
+    return _measure_on(0, test_ns)
+
+
+_cached: list[tuple[int, int]] = []
+TEST_NS = 250_000
+
+
+def _measured() -> tuple[int, int] | None:
+    if not _cached:
         try:
-            body(threading.get_native_id())
-        except BaseException as exc:  # handed to the caller
-            errors.append(exc)
-
-    t = threading.Thread(target=run, name="smoothdesk-slice-probe", daemon=True)
-    t.start()
-    t.join()
-    if errors:
-        raise errors[0]
+            found = _measure(TEST_NS)
+        except OSError:
+            found = (0, 0)
+        if found is None:
+            return None  # asked again once this thread is fair-class
+        _cached.append(found)
+    return _cached[0]
 
 
 def base_slice_ns() -> int:
-    """The slice of a thread with no custom slice (0 where the kernel has no fair slices to read).
-
-    Measured once on a throwaway thread: clearing its custom slice sets the base one.
-    """
-    if not _base:
-        found: list[int] = []
-
-        def body(tid: int) -> None:
-            _set_runtime(tid, get_attr(tid), 0)
-            found.append(int(get_attr(tid).sched_runtime))
-
-        try:
-            _probe_thread(body)
-        except OSError:
-            found = [0]
-        _base.append(found[0])
-    return _base[0]
+    """The slice of a thread with no custom slice (0 where the kernel has no fair slices to read),
+    measured once per process; the kernel's default until it can be measured."""
+    found = _measured()
+    if found is not None:
+        return found[1]
+    return 700_000 * (1 + min(os.cpu_count() or 1, 8).bit_length() - 1)
 
 
 def read_slice(tid: int) -> int:
@@ -174,41 +183,32 @@ def set_slice(tid: int, slice_ns: int) -> None:
 
 @dataclass(frozen=True, slots=True)
 class SliceSupport:
-    """Whether this kernel honours custom slices, measured on a throwaway thread of ours."""
+    """Whether this kernel honours custom slices, measured on a thread of ours (and undone)."""
 
     honoured: bool
     base_ns: int
     detail: str
 
 
-def probe_support(test_ns: int = 250_000) -> SliceSupport:
-    """Set a custom slice on a throwaway thread and read it back."""
-    seen: list[int] = []
-
-    def body(tid: int) -> None:
-        current = get_attr(tid)
-        _set_runtime(tid, current, test_ns)
-        seen.append(int(get_attr(tid).sched_runtime))
-
+def probe_support(test_ns: int = TEST_NS) -> SliceSupport:
+    """Set a custom slice on a thread of ours, read it back, and put the thread back as it was."""
     try:
-        _probe_thread(body)
+        found = _measure(test_ns)
     except OSError as exc:
         return SliceSupport(False, 0, f"sched_setattr failed: {exc.strerror or exc}")
-    base = base_slice_ns()
-    if seen[0] != test_ns:
+    if found is None:
+        return SliceSupport(False, 0, "not measured: this thread is not SCHED_OTHER or SCHED_BATCH")
+    seen, base = found
+    if seen != test_ns:
         return SliceSupport(
-            False, base, f"a {test_ns // 1000} us slice read back as {seen[0] // 1000} us (kernel < 6.12?)"
+            False, base, f"a {test_ns // 1000} us slice read back as {seen // 1000} us (kernel < 6.12?)"
         )
     return SliceSupport(
         True, base, f"a {test_ns // 1000} us slice read back as set; base slice {base // 1000} us"
     )
 
 
-_support: list[SliceSupport] = []
-
-
 def honoured() -> bool:
-    """probe_support(), once per process: whether the slice lever can be pulled here."""
-    if not _support:
-        _support.append(probe_support())
-    return _support[0].honoured
+    """Whether the slice lever can be pulled here (measured once per process)."""
+    found = _measured()
+    return found is not None and found[0] == TEST_NS

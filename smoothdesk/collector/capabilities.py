@@ -98,7 +98,7 @@ def probe_sched_ext(root: Path) -> Finding:
 
 
 def probe_slices(root: Path) -> Finding:
-    """Whether the kernel honours EEVDF custom slices: set one on a throwaway thread, read it back."""
+    """Whether the kernel honours EEVDF custom slices: set one on our thread, read it back, undo it."""
     if root != Path("/"):
         return Finding("slices", INFO, "not probed (fake root)", "custom slices are probed only live.")
     support = probe_support()

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,6 +133,20 @@ def test_kernel_honours_custom_slices_as_probed() -> None:
         factor = 1 + min(os.cpu_count() or 1, 8).bit_length() - 1
         assert support.base_ns in (700_000 * factor, 750_000 * factor)
         assert "read back as set" in support.detail
+
+
+def test_probing_leaves_the_probing_thread_as_it_was() -> None:
+    me = threading.get_native_id()
+    before = se_slice(me)
+    assert sl.probe_support().honoured
+    assert se_slice(me) == before
+    sl.set_slice(me, 600_000)  # a custom slice of its own is put back too
+    try:
+        assert sl.probe_support().honoured
+        assert se_slice(me) == 600_000
+    finally:
+        sl.set_slice(me, 0)
+    assert se_slice(me) == base()
 
 
 def test_set_read_and_clear_a_slice_on_a_real_process(procs: list[subprocess.Popen[bytes]]) -> None:
