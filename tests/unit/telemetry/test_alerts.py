@@ -148,3 +148,13 @@ def test_disk_alert_from_the_collector_figures(tmp_path: Path) -> None:
     level = "critical" if usage["/"] > 97 else "warning" if usage["/"] > 90 else None
     events = e.update(0, {f"disk_used_percent:{m}": v for m, v in usage.items()})
     assert [(ev.id, ev.severity) for ev in events] == ([("disk_used_percent:/", level)] if level else [])
+
+
+def test_the_focused_apps_cpu_wait_alerts_and_its_absence_does_not() -> None:
+    e = engine(raise_after=2.0)
+    events = feed(e, 0, [150.0] * 4, metric="focus_cpu_wait_ms")
+    assert [(t, ev.severity) for t, ev in events] == [(2, "warning")]
+    assert events[0][1].message == "CPU wait of the focused app 150 ms/s (warning above 100 ms/s)"
+    quiet = engine(raise_after=0.0)
+    # No focus source: the figure is missing from the sample, which raises nothing.
+    assert [quiet.update(t, {"cpu_busy_percent": 10.0}) for t in range(5)] == [[]] * 5
