@@ -142,10 +142,17 @@ class SwaySession:
 
         try:
             self.swaysock, self.wayland_display = _wait(sockets, timeout, "sway's sockets")
-            _wait(lambda: self.msg("-t", "get_version"), timeout, "sway IPC answering")
+            _wait(self._answers, timeout, "sway IPC answering")
         except BaseException:
             terminate(sway)
             raise
+
+    def _answers(self) -> bool:
+        # sway binds its socket before its event loop runs: a connect can succeed and get no reply.
+        try:
+            return bool(self.msg("-t", "get_version"))
+        except RuntimeError:
+            return False
 
     def quit_sway(self) -> None:
         """sway exits (SIGTERM), as when the person logs out: the windows go with it."""
