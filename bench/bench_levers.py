@@ -300,20 +300,9 @@ def main() -> int:
     ap.add_argument(
         "--io", type=Path, metavar="DIR", help="only run the IO progress check on the disk of DIR"
     )
-    ap.add_argument(
-        "--shield",
-        action="store_true",
-        help="raise every session of the bench to autogroup nice -20 against other load on a shared machine",
-    )
-    ap.add_argument(
-        "--slices", action="store_true", help="only run the probe-slice sweep (see bench/levers_tables.py)"
-    )
-    ap.add_argument(
-        "--done-limit",
-        type=float,
-        default=1.25,
-        help="with --slices: the slice picked may make completion p99 at most this x the base slice's",
-    )
+    ap.add_argument("--shield", action="store_true", help="all bench sessions at autogroup nice -20")
+    ap.add_argument("--slices", action="store_true", help="only the probe-slice sweep (levers_tables.py)")
+    ap.add_argument("--done-limit", type=float, default=1.25, help="--slices: max done p99 / base slice's")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("bench_levers needs root (SCHED_FIFO, cgroups, autogroup)", file=sys.stderr)
@@ -332,7 +321,10 @@ def main() -> int:
             )
         return 0
     tmp = Path(tempfile.mkdtemp(prefix="sd-bench-"))
-    own_nice = shield(os.getpid()) if args.shield else None
+    own_nice = None
+    if args.shield:
+        exempt_from_other_helpers()  # inherited by the probe, gcc and everything else we start
+        own_nice = shield(os.getpid())
     table = (
         slice_variants(tmp / "run", actuator_class)
         if args.slices

@@ -56,8 +56,9 @@ def self_demoted(autogroup_nice: int = 0) -> str | None:
 
 
 def exempt_from_other_helpers() -> None:
-    """preexec_fn for the hogs: an explicit IO priority (best-effort 3; they do no IO) is what a
-    user's `ionice` leaves, and every SmoothDesk helper leaves such a process alone."""
+    """For the hogs (as preexec_fn) and the bench itself: an explicit IO priority (best-effort 3;
+    they do no IO to speak of) is what a user's `ionice` leaves, and every SmoothDesk helper
+    leaves such a process, and the children it starts, alone."""
     sc.set_ioprio(0, sc.ioprio_value(sc.IOPRIO_CLASS_BE, 3))
 
 
