@@ -92,6 +92,9 @@ class SafeWriter(_Writer):  # type: ignore[misc]
                 _aio._future_set_result(self.fut, None)
             else:
                 _aio._future_set_exception(self.fut, exc)
+                if self.fut is not None and self.fut.done():
+                    # Most senders drop send()'s future; the bus's end is reported on its own.
+                    self.fut.exception()
             self.bus._finalize(exc)
 
 

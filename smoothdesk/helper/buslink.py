@@ -26,7 +26,7 @@ from smoothdesk.dbus import connection
 log = logging.getLogger("smoothdesk.helper")
 
 STALL_LIMIT = 3.0
-GIVE_UP_AFTER = 4.0
+GIVE_UP_AFTER = 3.0  # then restore and exit: within 5 s of the loss in all
 POLL = 0.25
 
 
