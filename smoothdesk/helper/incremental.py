@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from smoothdesk.core.classes import PriorityClass
 from smoothdesk.core.decision import Decision
 from smoothdesk.core.group import AppGroup
 from smoothdesk.core.process import ProcessRecord
@@ -74,10 +75,18 @@ def dirty_groups(
 def actuation_set(
     decisions: Mapping[str, Decision], groups: Mapping[str, AppGroup], decided: Iterable[AppGroup]
 ) -> list[AppGroup]:
-    """Groups handed to the actuator: the ones just decided plus every demoted one, because
-    the actuator treats a managed process missing from its input as gone and restores it."""
+    """Groups handed to the actuator: the ones just decided plus every one it may have changed
+    (demoted, or critical or interactive, which get a slice), because the actuator treats a
+    managed process missing from its input as gone and restores it."""
     out = {g.id: g for g in decided}
     for gid, d in decisions.items():
-        if d.demotes and gid in groups:
+        if (d.demotes or _promoted(d)) and gid in groups:
             out.setdefault(gid, groups[gid])
     return list(out.values())
+
+
+_PROMOTED = frozenset({PriorityClass.CRITICAL, PriorityClass.INTERACTIVE})
+
+
+def _promoted(d: Decision) -> bool:
+    return d.manage and (d.klass in _PROMOTED or any(m.klass in _PROMOTED for m in d.members))

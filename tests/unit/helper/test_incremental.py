@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from smoothdesk.core import AppGroup, Decision, PriorityClass, Reason
+from smoothdesk.core import AppGroup, Decision, MemberClass, PriorityClass, Reason
 from smoothdesk.helper.incremental import actuation_set, changed_pids, dirty_groups, grouping_changed
 from tests.unit.policy.policy_fakes import kthread, proc
 
@@ -48,3 +48,18 @@ def test_actuation_set_always_includes_demoted_groups() -> None:
         "c": Decision("c", PriorityClass.IDLE, r, manage=False),
     }
     assert [g.id for g in actuation_set(decisions, groups, [groups["b"]])] == ["b", "a"]
+
+
+def test_actuation_set_always_includes_groups_that_get_a_slice() -> None:
+    # Critical and interactive processes get a slice: left out, the actuator would give it back.
+    groups = {"a": grp("a", 1), "b": grp("b", 2), "c": grp("c", 3), "d": grp("d", 4)}
+    r = (Reason("rule", "x"),)
+    decisions = {
+        "a": Decision("a", PriorityClass.INTERACTIVE, r),
+        "b": Decision("b", PriorityClass.NORMAL, r),
+        "c": Decision("c", PriorityClass.CRITICAL, r, manage=False),
+        "d": Decision(
+            "d", PriorityClass.NORMAL, r, members=(MemberClass(4, PriorityClass.CRITICAL, "x", r[0]),)
+        ),
+    }
+    assert [g.id for g in actuation_set(decisions, groups, [])] == ["a", "d"]
