@@ -127,6 +127,20 @@ def test_reads_mutations_and_errors(bus_address: str) -> None:
         )
         assert intro is not None and intro.message_type == MessageType.METHOD_RETURN
         assert intro.body[0] == node_xml()
+        # Calls that are not ours pass the caller's quota too, and get the usual answers.
+        ping = await client_bus.call(
+            Message(destination=BUS_NAME, path="/", interface="org.freedesktop.DBus.Peer", member="Ping")
+        )
+        assert ping is not None and ping.message_type == MessageType.METHOD_RETURN
+        elsewhere = await client_bus.call(
+            Message(destination=BUS_NAME, path="/elsewhere", interface=INTERFACE, member="GetStatus")
+        )
+        assert elsewhere is not None and elsewhere.error_name == errors.UNKNOWN_OBJECT
+        props = await client_bus.call(
+            Message(destination=BUS_NAME, path=OBJECT_PATH, interface="org.freedesktop.DBus.Properties",
+                    member="GetAll", signature="s", body=[INTERFACE])
+        )  # fmt: skip
+        assert props is not None and props.error_name == errors.UNKNOWN_METHOD
         await close(client_bus)
         await close(server)
 
