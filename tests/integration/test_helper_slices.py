@@ -1,4 +1,4 @@
-"""A real root helper gives the focused app its slice, keeps it across ticks, and gives it back on stop."""
+"""A root helper gives the focused app its slice, keeps it over ticks, gives it back on pause and stop."""
 
 from __future__ import annotations
 
@@ -67,6 +67,10 @@ def test_the_focused_app_keeps_its_slice_across_ticks_and_gets_it_back_on_stop(t
                 while time.monotonic() < deadline:
                     assert se_slice(app.pid) == 250_000
                     time.sleep(0.05)
+                assert ctl(address, "pause").returncode == 0  # pause gives everything back
+                assert wait_for(lambda: se_slice(app.pid) == base, 5)
+                assert ctl(address, "resume").returncode == 0
+                assert wait_for(lambda: se_slice(app.pid) == 250_000, 10)
             finally:
                 helper.send_signal(signal.SIGTERM)
                 assert helper.wait(timeout=15) == 0
