@@ -37,7 +37,9 @@ def test_kwin_focus_follows_wayland_and_xwayland(user_helper: UserHelper) -> Non
     with kwinsession() as k:
         assert k.script_loaded("smoothdesk-focus")  # install_kwin loaded it over KWin's scripting D-Bus
         kwinrc = (k.root / "home/.config/kwinrc").read_text()
-        assert "[Plugins]\nsmoothdesk-focusEnabled=true" in kwinrc
+        assert (
+            "[Plugins]\nsmoothdesk-focusEnabled=true" in kwinrc and "FocusStealingPreventionLevel=0" in kwinrc
+        )
         one, two, x = k.qt_window("sd-kwin-one"), k.qt_window("sd-kwin-two"), k.x_window("sd-kwin-x")
         choice = asyncio.run(choose_focus(k.env, k.bus))
         assert (choice.source, choice.ready, choice.why) == ("kwin", True, "")

@@ -108,6 +108,11 @@ def kwinsession(timeout: float = 60.0, *, install: bool = True) -> Iterator[KWin
         binary = root / "kwin_wayland"
         shutil.copyfile(shutil.which("kwin_wayland") or "kwin_wayland", binary)  # no xattrs: no capability
         binary.chmod(0o755)
+        # A test activates windows from a script, with no user input KWin could date: its focus
+        # stealing prevention would sometimes keep the old window active.
+        rc = Path(env["XDG_CONFIG_HOME"]) / "kwinrc"
+        rc.parent.mkdir(parents=True, exist_ok=True)
+        rc.write_text("[Windows]\nFocusStealingPreventionLevel=0\n")
         log = root / "kwin.log"
         session = KWinSession(root, env, log)
 
