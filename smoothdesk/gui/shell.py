@@ -147,6 +147,9 @@ class TrayApp(QObject):
         self.agent = agent = SessionAgent(bus)
         self.agent.start()
         self.tray.focus_via = lambda: agent.state()["focus_via"]
+        self.tray.focus_integration = lambda: (
+            agent.focus_choice.compositor is not None and not agent.focus_choice.ready
+        )
 
     def _stop_agent(self) -> None:
         if self.agent is not None:

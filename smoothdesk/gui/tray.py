@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import os
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -45,6 +46,7 @@ class Tray(QObject):
         self.state: TrayState | None = None
         self.status: dict[str, Any] = {}
         self.focus_via: Any = None  # () -> str: the session agent's focus source, for About
+        self.focus_integration: Any = None  # () -> bool: the GNOME extension / KWin script is missing
         self.sample: dict[str, Any] = {}
         self.windows: dict[str, QWidget] = {}
         self.message: QMessageBox | None = None
@@ -85,6 +87,9 @@ class Tray(QObject):
             self._add(pause, f"pause_{int(seconds)}", text, lambda _=False, s=seconds: self.pause(s))
         self._add(menu, "resume", "Resume", self.resume)
         self._add(menu, "start_helper", "Start the helper in user mode…", self.start_helper_requested.emit)
+        self._add(
+            menu, "integration", "Install the focus integration for this desktop", self.install_integration
+        )
         menu.addSeparator()
         self._add(menu, "autostart", "Start on login", self.set_autostart, checkable=True)
         self._add(menu, "settings", "Settings…", self.settings_requested.emit)
@@ -101,6 +106,7 @@ class Tray(QObject):
         self.actions["pause_menu"].setEnabled(up and not paused)
         self.actions["resume"].setEnabled(paused)
         self.actions["start_helper"].setVisible(not up)
+        self.actions["integration"].setVisible(bool(self.focus_integration and self.focus_integration()))
         self.actions["autostart"].setChecked(autostart.is_enabled())
 
     # actions
@@ -151,6 +157,17 @@ class Tray(QObject):
             + (f"\nFocus from: {self.focus_via()}." if self.focus_via is not None else ""),
             QMessageBox.Icon.Information,
         )
+
+    def install_integration(self) -> QMessageBox:
+        """What `smoothdesk --agent-only --install-integration` does, with its outcome in a box."""
+        from smoothdesk.gui.agent.integration import IntegrationError, install_integration
+
+        title = "Focus integration"
+        try:
+            lines = install_integration(os.environ)
+        except IntegrationError as exc:
+            return self.tell(title, f"Could not install the focus integration: {exc}")
+        return self.tell(title, "\n".join(lines), QMessageBox.Icon.Information)
 
     def tell(self, title: str, text: str, icon: QMessageBox.Icon = QMessageBox.Icon.Warning) -> QMessageBox:
         """A non-modal message box (the tray must keep running under it)."""

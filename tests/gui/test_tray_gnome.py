@@ -15,6 +15,8 @@ from smoothdesk.gui.shell import TrayApp
 from smoothdesk.gui.tray_fallback import PACKAGE, WATCHER
 from tests.gui.conftest import UserHelper
 from tests.gui.notify_server import FakeServer, fake_notifications
+from tests.support.kwin import missing_tools as kwin_missing
+from tests.support.tools import needs
 
 TIMEOUT = 20_000
 
@@ -105,3 +107,42 @@ def test_with_a_status_notifier_watcher_nothing_falls_back(
         watcher.disconnect()  # type: ignore[attr-defined]
         loop.run_until_complete(watcher.wait_for_disconnect())  # type: ignore[attr-defined]
         loop.close()
+
+
+@needs(kwin_missing(), "the tray's KWin install test")
+def test_the_tray_menu_installs_the_kwin_script(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, user_helper: UserHelper
+) -> None:
+    from smoothdesk.gui.connection import HelperConnection
+    from smoothdesk.gui.tray import Tray
+    from tests.support.kwin import kwinsession
+
+    with kwinsession(install=False) as k:
+        for key, value in k.env.items():
+            monkeypatch.setenv(key, value)
+        tray = Tray(HelperConnection(user_helper.bus))
+        needed = [True]
+        tray.focus_integration = lambda: needed[0]
+        tray.sync_menu()
+        assert tray.actions["integration"].isVisible()
+        box = tray.install_integration()
+        assert "loaded" in box.text() and "into the running KWin" in box.text(), box.text()
+        assert k.script_loaded("smoothdesk-focus")
+        needed[0] = False
+        tray.sync_menu()
+        assert not tray.actions["integration"].isVisible()
+        box.close()
+
+
+def test_the_tray_says_why_when_there_is_nothing_to_install(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, user_helper: UserHelper, tmp_path: Path
+) -> None:
+    from smoothdesk.gui.connection import HelperConnection
+    from smoothdesk.gui.tray import Tray
+
+    monkeypatch.setenv("XDG_CURRENT_DESKTOP", "sway")
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
+    box = Tray(HelperConnection(user_helper.bus)).install_integration()
+    assert "neither GNOME Shell nor KWin runs in this session" in box.text()
+    assert "X11 and sway need no integration" in box.text()
+    box.close()
