@@ -1,30 +1,28 @@
 """smoothdesk-helper: the daemon that owns every change to the system.
 
-Only light modules are imported before main() has reset the helper's own priorities: started
-from a demoted process, the helper would otherwise load its ~0.4 s of modules at that process's
-share of the CPU (see actuator.selfreset).
+Started from a demoted process, the helper runs at that process's share of the CPU until it has
+reset itself (actuator.selfreset), so this module imports only what the interpreter already has
+loaded: a SIGTERM before main() has taken it would end the helper with the journal unrestored
+(measured: importing argparse, logging and smoothdesk.core here was 40 of the 55 ms before
+main(); the rest is the interpreter's own start), and the daemon's ~0.4 s of modules load
+after the reset.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import os
 import signal
 import sys
 import time
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
 
-from smoothdesk import __version__
-from smoothdesk.core.errors import SmoothDeskError
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
-    from smoothdesk.helper.daemon import Daemon
+    import argparse
+    from typing import Any
 
-log = logging.getLogger("smoothdesk.helper")
+    from smoothdesk.helper.daemon import Daemon
 
 
 class StartupSignals:
@@ -44,10 +42,13 @@ class StartupSignals:
 
 def _start_clean(args: argparse.Namespace) -> None:
     """The helper's own nice, policy, ioprio, cgroup and (journaled) autogroup back to neutral."""
+    import logging
+
     from smoothdesk.actuator.selfreset import start_clean
     from smoothdesk.config.errors import ConfigError
     from smoothdesk.config.paths import run_dir
 
+    log = logging.getLogger("smoothdesk.helper")
     try:
         where = args.run_dir or run_dir(args.user or os.geteuid() != 0)
     except ConfigError as exc:
@@ -61,6 +62,10 @@ def _start_clean(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from smoothdesk import __version__
+
     p = argparse.ArgumentParser(
         prog="smoothdesk-helper",
         description="Keep the desktop responsive: classify applications and demote the hogs.",
@@ -98,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(verbose: bool) -> None:
+    import logging
+
     # Under systemd, journald adds its own timestamps and reads <N> priority prefixes.
     if os.environ.get("JOURNAL_STREAM"):
         fmt = "%(message)s"
@@ -107,6 +114,8 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _once(daemon: Daemon, as_json: bool) -> int:
+    import json
+
     # CPU shares need two samples; take them half a tick apart.
     daemon.table.tick(time.monotonic())
     time.sleep(min(daemon.tick_seconds, 0.5))
@@ -144,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tick is not None and not 0.05 <= args.tick <= 60:
         print("smoothdesk-helper: --tick must be between 0.05 and 60 seconds", file=sys.stderr)
         return 2
+    from smoothdesk.core.errors import SmoothDeskError
     from smoothdesk.helper.daemon import Daemon, Options
 
     # --once only reports: it must never leave a change behind.
