@@ -214,6 +214,19 @@ class Bench:
         time.sleep(self.args.settle)
         return helper
 
+    def stop_helper(self, helper: subprocess.Popen[bytes], app: App, out: dict[str, Any]) -> None:
+        """SIGTERM (it restores), then count what it left changed: the app, and storm processes."""
+        helper.terminate()
+        try:
+            helper.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            helper.kill()
+            helper.wait()
+            out.setdefault("error", "the helper did not stop within 30 s of SIGTERM")
+        states = [levers(pid) for pid in [app.pid, *storm.members(self.project)]]
+        out["left_changed"] = sum(1 for st in states if st is not None and not is_neutral(st))
+        out["left_of"] = len(states)
+
     def wait_quiet(self) -> float:
         """Up to 10 s (within --quiet-wait in all) for other agents' load and helpers to go; waited s."""
         t0 = time.monotonic()
@@ -262,8 +275,7 @@ class Bench:
                 out["error"] = f"the helper exited (rc {helper.returncode}) during the measures"
         finally:
             if helper is not None:
-                helper.terminate()
-                helper.wait(timeout=30)
+                self.stop_helper(helper, app, out)
             storm.stop(self.project)
             if shell is not None:
                 shell.wait()

@@ -92,6 +92,12 @@ def report(cells: list[dict[str, Any]], reps: int, tolerance: float, sd_modes: l
             f"the helper {what} in {len(waits)} of {len(sd)} SmoothDesk cells"
             + (f", {min(waits):.1f}-{max(waits):.1f} s after its start (under the storm)" if waits else "")
         )
+    left = [c for c in sd if c.get("left_changed")]
+    print(
+        f"after SIGTERM the helper left changes in {len(left)} of {len(sd)} cells"
+        + "".join(f"; {c['topo']} {c['mode']}: {c['left_changed']} of {c['left_of']}" for c in left)
+        + " (the app and the storm's processes then alive)"
+    )
     n = sum(1 for c in cells if c.get("foreign_helpers"))
     print(f"{n} of {len(cells)} cells ran while other agents' smoothdesk-helpers ran (tests, benches)")
     touched = [c for c in cells if c.get("touched")]
