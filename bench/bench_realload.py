@@ -343,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
                 for mode in bench.modes[shift % n :] + bench.modes[: shift % n]:
                     c = bench.clean_cell(topo, mode)
                     cells.append(c)
+                    if args.json:  # as it goes: a run that dies still leaves its figures
+                        args.json.write_text(json.dumps(cells, indent=1))
                     print(
                         f"  rep {rep + 1} {topo} {mode:<12} ct p99 {fmt(c.get('ct_p99'), 6)}  wake p99 "
                         f"{fmt(c.get('wake_p99'), 6)}  done p99 {fmt(c.get('done_p99'), 6)}  launch "
