@@ -61,7 +61,7 @@ class FocusReporter {
                 try {
                     conn.call_finish(res);
                 } catch (e) {
-                    log(`SmoothDesk focus: ${method} failed: ${e.message}`);
+                    console.warn(`SmoothDesk focus: ${method} failed: ${e.message}`);
                 }
             });
     }

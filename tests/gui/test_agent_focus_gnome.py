@@ -10,7 +10,7 @@ from dbus_fast import Message
 from dbus_fast.aio import MessageBus
 
 from smoothdesk.gui.agent import SessionAgent
-from smoothdesk.gui.agent.focus_select import choose_focus, close
+from smoothdesk.gui.agent.focus_select import GNOME_EXTENSIONS, choose_focus, close
 from smoothdesk.gui.agent.focus_shell import RECEIVER_IFACE, RECEIVER_NAME, RECEIVER_PATH
 from tests.gui.agent_support import app_of, has, lacks
 from tests.gui.conftest import UserHelper
@@ -100,3 +100,24 @@ def test_gnome_without_the_extension_says_what_to_do(user_helper: UserHelper) ->
             assert agent.state()["focus_pid"] is None
         finally:
             agent.stop()
+
+
+def test_gnome_extension_disabled_then_enabled_again(gnome: GnomeSession, user_helper: UserHelper) -> None:
+    from tests.support.gnome import UUID, call
+
+    one = gnome.windows[0]
+    gnome.activate(one.pid)
+    agent = SessionAgent(
+        user_helper.bus, env=gnome.agent_env, session_bus=gnome.bus, audio=False, xruns=False
+    )
+    agent.start()
+    try:
+        assert wait_for(lambda: agent.state()["focus_pid"] == one.pid, 15), agent.state()
+        assert call(gnome.bus, GNOME_EXTENSIONS, "DisableExtension", "s", UUID) == [True]
+        assert wait_for(lambda: "integration was disabled" in agent.state()["focus"], 15), agent.state()
+        assert agent.state()["focus_pid"] is None
+        assert call(gnome.bus, GNOME_EXTENSIONS, "EnableExtension", "s", UUID) == [True]
+        # Enabled again, it sees the agent's name and reports at once, without a focus change.
+        assert wait_for(lambda: agent.state()["focus_pid"] == one.pid, 15), agent.state()
+    finally:
+        agent.stop()
