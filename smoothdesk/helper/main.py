@@ -35,6 +35,9 @@ class StartupSignals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._stop)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        # A launcher that blocked them across exec (the only way to cover the interpreter's own
+        # start) gets them delivered here, now that they are taken.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop_requested = True

@@ -171,3 +171,32 @@ def test_a_sigterm_during_start_up_restores(helper: Helper) -> None:
         stop(launcher)
         assert launcher.stdin is not None
         launcher.stdin.close()
+
+
+# Block SIGTERM, send it to ourselves, exec the helper: the signal is pending before its first line.
+BLOCKED_EXEC = """
+import os, signal, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+os.kill(os.getpid(), signal.SIGTERM)
+os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+"""
+
+
+def test_a_sigterm_sent_before_the_first_line_is_honoured_when_the_launcher_blocked_it(
+    helper: Helper,
+) -> None:
+    driver = spawn_driver(helper.tmp, NAME)
+    try:
+        baseline = sched_state(driver.pid)
+        helper.start()
+        assert wait_for(lambda: demoted_children(driver, baseline, 3), 30), helper.log.read_text()
+        helper.signal(signal.SIGKILL)
+        with helper.log.open("ab") as log:
+            argv = [sys.executable, "-c", BLOCKED_EXEC, *helper.argv()[1:]]
+            done = subprocess.run(argv, cwd=REPO, env=helper.env, stderr=log, timeout=60, check=False)
+            assert done.returncode == 0
+        log_text = helper.log.read_text()
+        assert "stop requested during start-up" in log_text and not helper.ready(2), log_text
+        assert changed(family(driver.pid), baseline) == {}
+    finally:
+        stop(driver)
