@@ -57,8 +57,8 @@ def self_demoted(autogroup_nice: int = 0) -> str | None:
 
 def exempt_from_other_helpers() -> None:
     """For the hogs (as preexec_fn) and the bench itself: an explicit IO priority (best-effort 3;
-    they do no IO to speak of) is what a user's `ionice` leaves, and every SmoothDesk helper
-    leaves such a process, and the children it starts, alone."""
+    they do no IO to speak of) is what a user's `ionice` leaves, which the guardrails should keep
+    other helpers off. Not always observed on this machine, hence `changed` on every run."""
     sc.set_ioprio(0, sc.ioprio_value(sc.IOPRIO_CLASS_BE, 3))
 
 
