@@ -54,8 +54,9 @@ class Actuator:
     """The only code that changes the system.
 
     Every original is journaled (one atomic write per call, before that call's first change),
-    only ever lowers priority relative to the original, and `restore_all()` / `recover()` put
-    back exactly what we changed, for processes whose start time still matches.
+    only ever lowers priority relative to the original (the one exception, a shorter slice for
+    the critical and interactive classes, takes no CPU share from anyone), and `restore_all()` /
+    `recover()` put back exactly what we changed, for processes whose start time still matches.
 
     User mode (`user_uid` set): only that uid's processes; the default table then keeps only
     levers the owner can undo (see `user_mode_levers`); any restore the kernel refuses is
