@@ -194,6 +194,7 @@ def main() -> None:
         rss_loaded = rss_mb(helper.pid) + sum(rss_mb(p) for p in children if Path(f"/proc/{p}").exists())
         if agent is not None:
             agent.bus.disconnect()
+            loop.run_until_complete(agent.bus.wait_for_disconnect())
         loop.close()
     print(f"{s['processes']} processes, {s['groups']} apps, tick 1 s, {args.seconds:.0f} s measured")
     print(f"children of the helper: {', '.join(f'{n} ({p})' for p, n in children.items()) or 'none'}")

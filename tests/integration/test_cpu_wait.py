@@ -60,6 +60,11 @@ async def report_focus(address: str, pid: int) -> HelperClient:
     return client
 
 
+async def hang_up(client: HelperClient) -> None:
+    client.bus.disconnect()
+    await client.bus.wait_for_disconnect()
+
+
 def test_focused_apps_wait_is_absent_without_focus_then_reaches_log_slo_and_exporter(
     bus_address: str, tmp_path: Path, private_state_dir: Path, crowded_app: subprocess.Popen[bytes]
 ) -> None:
@@ -109,7 +114,7 @@ def test_focused_apps_wait_is_absent_without_focus_then_reaches_log_slo_and_expo
         assert 'role="audio"' not in body
     finally:
         if agent is not None:
-            agent.bus.disconnect()
+            loop.run_until_complete(hang_up(agent))
         loop.close()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0, log.read_text()
