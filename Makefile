@@ -23,21 +23,34 @@ APT_DESKTOP := xvfb openbox trayer xdotool x11-utils x11-apps pulseaudio pulseau
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 \
   libxcb-shape0 libxcb-xkb1 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 fonts-dejavu-core \
   desktop-file-utils
+# `make deb` and its tests: Debian's packaging tools with dh-virtualenv, lintian, appstreamcli to
+# validate the metainfo, man-db to render the man pages, zsh and fish to load the completions.
+APT_DEB := debhelper dh-virtualenv dpkg-dev fakeroot python3-venv lintian appstream man-db zsh fish
 
-.PHONY: run test lint bench screenshots system-deps clean install
+.PHONY: run test lint bench screenshots system-deps clean install deb
 
-$(STAMP): pyproject.toml
+# The venv with a current pip; `make test` and `make run` each add what they need to it.
+$(VENV)/.created:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "error: Python >= 3.11 is needed ($(PYTHON) is older)"; exit 1; }
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed: install python3-venv"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
+	@touch $@
+
+$(STAMP): pyproject.toml $(VENV)/.created
 	$(PY) -m pip install --quiet -e '.[dev,gui,ml]'
 	@touch $(STAMP)
 
-system-deps:
-	@./scripts/apt-deps.sh $(APT_PACKAGES) $(APT_DESKTOP)
+# `make run` installs what running needs: the GUI, not the trainer (catboost, ~650 MB) or dev tools.
+RUN_STAMP := $(VENV)/.installed-run
+$(RUN_STAMP): pyproject.toml $(VENV)/.created
+	$(PY) -m pip install --quiet -e '.[gui]'
+	@touch $@
 
-run: $(STAMP)
+system-deps:
+	@./scripts/apt-deps.sh $(APT_PACKAGES) $(APT_DESKTOP) $(APT_DEB)
+
+run: $(RUN_STAMP)
 	@./scripts/apt-deps.sh dbus-daemon
 	@./scripts/run.sh
 
@@ -67,3 +80,9 @@ clean:
 # System files only (systemd, D-Bus, polkit, tmpfiles, vendor config and rules); pip installs the package.
 install:
 	@./scripts/install.sh "$(DESTDIR)" "$(PREFIX)"
+
+# dist/smoothdesk_<version>_<arch>.deb from debian/ (dpkg-buildpackage, dh-virtualenv); the wheels
+# come from PyPI. The tests build it too when dist/ holds none of the current sources.
+deb:
+	@./scripts/apt-deps.sh $(APT_DEB)
+	@./scripts/build-deb.sh

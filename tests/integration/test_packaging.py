@@ -777,3 +777,28 @@ def test_debian_setuptools_builds_the_wheel_offline_with_its_package_data(tmp_pa
         assert f"smoothdesk/resources/{rel}" in names, rel
     assert "License: GPL-3.0-or-later" in metadata.splitlines()
     assert any(n.endswith(".dist-info/LICENSE") for n in names)
+
+
+# ------------------------------------------------------------------------------- make targets
+
+
+def _make_dry_run(target: str, tmp_path: Path) -> list[str]:
+    """The pip commands `make TARGET` would run for a venv that does not exist yet."""
+    result = subprocess.run(
+        ["make", "-n", target, f"VENV={tmp_path / 'venv'}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [line for line in result.stdout.splitlines() if "pip install" in line]
+
+
+def test_make_run_installs_only_what_running_needs(tmp_path: Path) -> None:
+    run = [line for line in _make_dry_run("run", tmp_path) if " -e " in line]
+    assert len(run) == 1 and run[0].endswith("-e '.[gui]'"), run
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert not any(dep.startswith("catboost") for dep in extras["gui"])
+    # make test still gets the dev tools and the trainer it tests.
+    test = [line for line in _make_dry_run("test", tmp_path) if " -e " in line]
+    assert len(test) == 1 and test[0].endswith("-e '.[dev,gui,ml]'"), test
