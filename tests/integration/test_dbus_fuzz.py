@@ -81,7 +81,7 @@ def test_fuzz_every_method_as_nobody(bus_address: str, shared_tmp: Path) -> None
     )
     seen: list[tuple[str, dict[str, Any]]] = []
     try:
-        assert wait_for(lambda: canary_demoted(bus_address), 10)
+        assert wait_for(lambda: canary_demoted(bus_address), 30)  # each ctl is a Python start-up
         before = state(bus_address)
         assert client.stdin is not None and client.stdout is not None
 
