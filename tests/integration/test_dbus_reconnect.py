@@ -225,3 +225,51 @@ def test_a_client_that_never_reads_cannot_wedge_the_helper(shared_tmp: Path) -> 
         finally:
             helper.terminate()
             helper.wait(timeout=15)
+
+
+def test_the_session_agent_reports_again_after_the_bus_restarts(
+    rbus: RestartableBus, shared_tmp: Path
+) -> None:
+    """The real agent (headless: it reports focus as unknown, with the reason) is forgotten with the
+    old connection and reports again on the new bus, without a restart of its own."""
+    helper = start_helper(rbus.address, shared_tmp)
+    assert back_within(rbus.address, 15) is not None
+    # A fresh dbus-daemon hands out :1.0, :1.1, ... again: without these the agent could get the
+    # same unique name on both buses, and a report the helper failed to drop would go unseen.
+    fill = asyncio.new_event_loop()
+    fillers = [fill.run_until_complete(connect(rbus.address)) for _ in range(150)]
+    env = {"WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland", "PATH": "/usr/bin:/bin"}
+    agent_log = shared_tmp / "agent.log"
+    with agent_log.open("wb") as log:
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "smoothdesk.gui.agent", "--bus", rbus.address, "--no-audio"],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+
+    def found_helper() -> int:  # the agent logs "helper is :1.N" each time it finds the helper
+        return agent_log.read_text().count("helper is :")
+
+    def reported() -> bool:
+        answer = status(rbus.address)
+        return answer is not None and any(str(u).startswith("focus: ") for u in answer["unmeasured"])  # type: ignore[attr-defined]
+
+    try:
+        assert wait_for(reported, 20) and found_helper() == 1
+        rbus.restart()
+        assert back_within(rbus.address, 15) is not None
+        assert wait_for(lambda: found_helper() == 2, 20)  # the agent followed the name back
+        assert wait_for(lambda: reporters(rbus.address) >= 1 and reported(), 10)
+        time.sleep(0.5)  # its first reports after finding the helper
+        # ... and its report from the old connection was dropped, not kept beside the new one.
+        answer = status(rbus.address)
+        assert answer is not None and answer["reporters"] == 1, answer
+        assert sum(str(u).startswith("focus: ") for u in answer["unmeasured"]) == 1, answer  # type: ignore[attr-defined]
+        assert agent.poll() is None
+    finally:
+        agent.terminate()
+        agent.wait(timeout=15)
+        for bus in fillers:
+            bus.disconnect()
+        fill.close()
+        helper.terminate()
+        helper.wait(timeout=30)
