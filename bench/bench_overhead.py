@@ -138,12 +138,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--ranker", default="default", help='ranker.model: "off" measures RSS without it')
     parser.add_argument(
+        "--isolated",
+        action="store_true",
+        help="run everything in a PID namespace of its own, so that other work on a shared machine "
+        "(its process churn, which the helper follows) is out of view; the kernel's proc connector "
+        "serves only the initial namespace, so the helper falls back to its periodic scans",
+    )
+    parser.add_argument(
         "--bare",
         action="store_true",
         help="no focused app, audio client, compositor or scrapes: the old setup",
     )
     args = parser.parse_args()
     require_root()
+    if args.isolated and os.environ.get("SD_BENCH_ISOLATED") != "1":
+        env = dict(os.environ, SD_BENCH_ISOLATED="1")
+        argv = ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, *sys.argv]
+        os.execvpe("unshare", argv, env)
     port = free_port()
     with Workspace() as ws, private_bus() as address:
         sleeper = ws.binary("sleeper")
@@ -200,8 +211,12 @@ def main() -> None:
     print(f"children of the helper: {', '.join(f'{n} ({p})' for p, n in children.items()) or 'none'}")
     print(
         f"machine churn while measured: {(f1 - f0) / (t1 - t0):.0f} processes started per second "
-        f"(the helper reads each new one; others' work on this shared machine inflates its cost), "
-        f"load average {os.getloadavg()[0]:.1f}"
+        + (
+            "(out of the helper's view: --isolated), "
+            if args.isolated
+            else "(the helper reads each new one; others' work on this shared machine inflates its cost), "
+        )
+        + f"load average {os.getloadavg()[0]:.1f}"
     )
     print(
         f"whole footprint CPU {cpu:.3f}% of one core (limit 0.5%, ratio {cpu / 0.5:.2f}); "
