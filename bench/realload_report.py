@@ -102,7 +102,9 @@ def report(cells: list[dict[str, Any]], reps: int, tolerance: float, sd_modes: l
     print(f"{n} of {len(cells)} cells ran while other agents' smoothdesk-helpers ran (tests, benches)")
     touched = [c for c in cells if c.get("touched")]
     if touched:
-        print(f"{len(touched)} cell(s) without our helper found the storm changed (left out if retaken):")
+        print(
+            f"{len(touched)} cell(s) found the storm changed by another agent's helper (left out if retaken):"
+        )
         print("".join(f"  {c['topo']} {c['mode']}: {c['storm']}\n" for c in touched), end="")
     noise = [c["noise"] for c in cells if c.get("noise") is not None]
     if noise:
