@@ -121,3 +121,31 @@ def test_gnome_extension_disabled_then_enabled_again(gnome: GnomeSession, user_h
         assert wait_for(lambda: agent.state()["focus_pid"] == one.pid, 15), agent.state()
     finally:
         agent.stop()
+
+
+def test_gnome_agent_started_before_the_shell_hears_it_once_it_is_up(user_helper: UserHelper) -> None:
+    agents: list[SessionAgent] = []
+
+    def start_agent(g: GnomeSession) -> None:
+        agent = SessionAgent(user_helper.bus, env=g.agent_env, session_bus=g.bus, audio=False, xruns=False)
+        agents.append(agent)
+        agent.start()
+        # No shell on the bus yet: GNOME from the desktop variable, the focus unknown meanwhile.
+        assert wait_for(lambda: agent.state()["focus_source"] == "gnome-shell", 10), agent.state()
+        assert agent.state()["focus"].startswith("unknown: ")
+
+    try:
+        with gnomesession(before_shell=start_agent) as g:
+            (agent,) = agents
+            # The extension's first report (no window focused yet) comes the moment the shell
+            # sees the agent's name, before the agent may have heard that the shell owns its own.
+            assert wait_for(lambda: agent.state()["focus"] == "none", 15), agent.state()
+            one = g.foot("sd-gnome-early")
+            g.mapped(one)
+            g.activate(one.pid)
+            # The shell took its name after the agent: the receiver followed NameOwnerChanged.
+            assert wait_for(lambda: agent.state()["focus_pid"] == one.pid, 15), agent.state()
+            assert wait_for(lambda: has(user_helper.bus, one.pid, NOW), 15), app_of(user_helper.bus, one.pid)
+    finally:
+        for agent in agents:
+            agent.stop()

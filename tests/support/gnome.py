@@ -16,7 +16,7 @@ import ast
 import asyncio
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -93,8 +93,14 @@ def _gsettings(env: dict[str, str], *args: str) -> str:
 
 
 @contextmanager
-def gnomesession(timeout: float = 60.0, *, install: bool = True) -> Iterator[GnomeSession]:
-    """gnome-shell --headless with the SmoothDesk extension (install=True) and the test driver."""
+def gnomesession(
+    timeout: float = 60.0, *, install: bool = True, before_shell: Callable[[GnomeSession], None] | None = None
+) -> Iterator[GnomeSession]:
+    """gnome-shell --headless with the SmoothDesk extension (install=True) and the test driver.
+
+    `before_shell` runs once the session's buses exist but before the shell starts (an agent
+    autostarted ahead of the shell at login).
+    """
     absent = missing_tools()
     if absent:
         raise RuntimeError(f"missing tools: {', '.join(absent)} (apt-get install gnome-shell xwayland foot)")
@@ -113,6 +119,8 @@ def gnomesession(timeout: float = 60.0, *, install: bool = True) -> Iterator[Gno
         _gsettings(env, "set", "org.gnome.shell", "enabled-extensions", str(listed))
         log = root / "gnome-shell.log"
         session = GnomeSession(root, env, log)
+        if before_shell is not None:
+            before_shell(session)
         with log.open("ab") as out:
             session.proc = subprocess.Popen(
                 ["gnome-shell", "--headless", "--wayland", "--virtual-monitor", "1024x768"],

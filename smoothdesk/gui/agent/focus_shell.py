@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,7 +101,7 @@ class CompositorFocus(SupervisedWatcher):
         self._last: Focus | None = None
         self._owner = ""
         self._bus: MessageBus | None = None
-        self._pending: asyncio.Future[None] | None = None
+        self._tasks: set[asyncio.Future[None]] = set()  # referenced until done
         self.received = 0  # accepted reports, for the tests
         self.refused = 0
 
@@ -183,19 +183,40 @@ class CompositorFocus(SupervisedWatcher):
     def _on_message(self, msg: Message) -> Message | bool | None:
         if msg.message_type == MessageType.SIGNAL:
             if msg.member == "NameOwnerChanged" and msg.body and msg.body[0] == self.compositor.bus_name:
-                self._pending = asyncio.ensure_future(self._owner_changed(str(msg.body[2])))
+                self._spawn(self._owner_changed(str(msg.body[2])))
             return None
         if msg.message_type != MessageType.METHOD_CALL or msg.path != RECEIVER_PATH:
             return None
         if msg.interface not in (RECEIVER_IFACE, None) or msg.member not in ("ReportFocus", "Stopped"):
             return None
         if not self._owner or msg.sender != self._owner:
-            self.refused += 1
-            return Message.new_error(
-                msg,
-                ACCESS_DENIED,
-                f"only {self.compositor.title} ({self.compositor.bus_name}) may report focus",
-            )
+            # Maybe the compositor's name changed hands and NameOwnerChanged is still on its way
+            # (a shell started after the agent reports the moment it sees us): ask the bus.
+            self._spawn(self._verify(msg))
+            return True
+        return self._handle(msg)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _verify(self, msg: Message) -> None:
+        bus = self._bus
+        if bus is None:
+            return
+        owner = await self._bus_call(bus, "GetNameOwner", "s", self.compositor.bus_name)
+        if owner and str(owner[0]) == msg.sender and msg.sender != self._owner:
+            await self._trust(bus, msg.sender)
+        if self._owner and msg.sender == self._owner:
+            bus.send(self._handle(msg))
+            return
+        self.refused += 1
+        why = f"only {self.compositor.title} ({self.compositor.bus_name}) may report focus"
+        bus.send(Message.new_error(msg, ACCESS_DENIED, why))
+
+    def _handle(self, msg: Message) -> Message:
+        """A call from the trusted compositor: its reply."""
         if msg.member == "Stopped":
             self._report(Focus.unknown(f"the SmoothDesk {self.compositor.title} integration was disabled"))
             return Message.new_method_return(msg)
