@@ -1,11 +1,11 @@
-"""A Qt table model of the helper's app groups (ListApps), updated in place, and its filter."""
+"""A Qt tree model of the helper's app groups (ListApps), each expanding to its processes, and its filter."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
+    QAbstractItemModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -14,14 +14,17 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QIcon
 
-from smoothdesk.gui.desktop_entries import DesktopEntries, DesktopEntry
+from smoothdesk.gui.app_names import build_title, where_text
+from smoothdesk.gui.desktop_entries import DesktopEntries, DesktopEntry, icon_file
 
 COLUMNS = ("Application", "Class", "Why", "CPU %", "Memory", "IO", "Nice")
 NAME, CLASS, REASONS, CPU, MEMORY, IO, NICE = range(len(COLUMNS))
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 APP_ROLE = Qt.ItemDataRole.UserRole + 3
+MEMBER_ROLE = Qt.ItemDataRole.UserRole + 4
 AnyIndex = QModelIndex | QPersistentModelIndex
+TOP = 0  # internalId of an app row; a member row carries its app's key
 
 
 def human_bytes(n: float) -> str:
@@ -32,28 +35,84 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
-class AppsModel(QAbstractTableModel):
-    """One row per app group, keyed by group id; `set_apps` diffs so selections survive."""
+def display_name(app: dict[str, Any], entry: DesktopEntry | None) -> str:
+    """The desktop entry's name; a build or script as the command the person started."""
+    if entry is not None:
+        return entry.name
+    title = build_title(app)
+    where = where_text(app)
+    return f"{title} {where}" if where else title
+
+
+class AppsModel(QAbstractItemModel):
+    """One row per app group, keyed by group id, with one child row per process the helper
+    classed on its own; `set_apps` diffs so selections and expanded rows survive a refresh."""
 
     def __init__(self, entries: DesktopEntries | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.entries = entries if entries is not None else DesktopEntries()
         self._rows: list[dict[str, Any]] = []
+        self._keys: dict[str, int] = {}  # app id -> stable key (member rows' internalId)
         self._icons: dict[str, QIcon] = {}
 
+    # structure
+
+    def _key(self, app_id: str) -> int:
+        return self._keys.setdefault(app_id, len(self._keys) + 1)
+
+    def _row_of_key(self, key: int) -> int:
+        return next((i for i, a in enumerate(self._rows) if self._keys.get(a["id"]) == key), -1)
+
+    def index(self, row: int, column: int, parent: AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        if parent.isValid():
+            if parent.internalId() != TOP or not 0 <= parent.row() < len(self._rows):
+                return QModelIndex()
+            app = self._rows[parent.row()]
+            if not 0 <= row < len(self.members(app)):
+                return QModelIndex()
+            return self.createIndex(row, column, self._key(app["id"]))
+        if not 0 <= row < len(self._rows):
+            return QModelIndex()
+        return self.createIndex(row, column, TOP)
+
+    def parent(self, index: AnyIndex = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
+        if not index.isValid() or index.internalId() == TOP:
+            return QModelIndex()
+        row = self._row_of_key(int(index.internalId()))
+        return self.createIndex(row, 0, TOP) if row >= 0 else QModelIndex()
+
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+        if not parent.isValid():
+            return len(self._rows)
+        if parent.internalId() != TOP or parent.column() != 0:
+            return 0
+        return len(self.members(self._rows[parent.row()]))
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
+        return len(COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
         return None
 
+    @staticmethod
+    def members(app: dict[str, Any]) -> list[dict[str, Any]]:
+        """The processes classed apart from their app (the compilers of a build inside an editor)."""
+        return list(app.get("members") or [])
+
+    # lookups
+
     def app(self, row: int) -> dict[str, Any]:
         return self._rows[row]
+
+    def app_of(self, index: AnyIndex) -> dict[str, Any] | None:
+        if not index.isValid():
+            return None
+        if index.internalId() == TOP:
+            return self._rows[index.row()]
+        row = self._row_of_key(int(index.internalId()))
+        return self._rows[row] if row >= 0 else None
 
     def row_of(self, app_id: str) -> int:
         return next((i for i, a in enumerate(self._rows) if a["id"] == app_id), -1)
@@ -62,19 +121,25 @@ class AppsModel(QAbstractTableModel):
         return self.entries.lookup(app)
 
     def display_name(self, app: dict[str, Any]) -> str:
-        entry = self.entry(app)
-        name = str(app.get("name", app.get("id", "?")))
-        return f"{entry.name} ({name})" if entry is not None and entry.name != name else name
+        return display_name(app, self.entry(app))
+
+    # data
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        app = self._rows[index.row()]
-        col = index.column()
-        if role == ID_ROLE:
-            return app["id"]
+        app = self.app_of(index)
+        if app is None:
+            return None
         if role == APP_ROLE:
             return app
+        if role == ID_ROLE:
+            return app["id"]
+        if index.internalId() != TOP:
+            members = self.members(app)
+            member = members[index.row()] if index.row() < len(members) else {}
+            return self._member_data(member, index.column(), role)
+        col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(app, col)
         if role == SORT_ROLE:
@@ -86,9 +151,30 @@ class AppsModel(QAbstractTableModel):
                 return "\n".join(app.get("reasons", []))
             if col == NAME:
                 entry = self.entry(app)
-                return f"{app['id']}\n{entry.path}" if entry else str(app["id"])
+                command = " ".join(map(str, app.get("command") or []))
+                lines = [
+                    str(app["id"]),
+                    *([command] if command else []),
+                    *([str(entry.path)] if entry else []),
+                ]
+                return "\n".join(lines)
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (CPU, MEMORY, IO, NICE):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def _member_data(member: dict[str, Any], col: int, role: int) -> Any:
+        if role == MEMBER_ROLE:
+            return member
+        text = {
+            NAME: f"{member.get('label', '?')} (pid {member.get('pid', '?')})",
+            CLASS: str(member.get("class", "")),
+            REASONS: str(member.get("reason", "")),
+        }.get(col, "")
+        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
+            return text if role == Qt.ItemDataRole.DisplayRole else text.lower()
+        if role == Qt.ItemDataRole.ToolTipRole and col == REASONS:
+            return text
         return None
 
     def _text(self, app: dict[str, Any], col: int) -> str:
@@ -114,14 +200,18 @@ class AppsModel(QAbstractTableModel):
             return float(app.get(key, 0))
         return self._text(app, col).lower()
 
-    def _icon(self, app: dict[str, Any]) -> QIcon | None:
+    def icon_of(self, app: dict[str, Any]) -> QIcon | None:
         entry = self.entry(app)
         if entry is None or not entry.icon:
             return None
         if entry.icon not in self._icons:
-            icon = QIcon(entry.icon) if entry.icon.startswith("/") else QIcon.fromTheme(entry.icon)
-            self._icons[entry.icon] = icon
+            found = icon_file(entry.icon, self.entries.dirs)
+            self._icons[entry.icon] = QIcon(str(found)) if found else QIcon.fromTheme(entry.icon)
         return self._icons[entry.icon]
+
+    _icon = icon_of
+
+    # updates
 
     def set_apps(self, apps: list[dict[str, Any]]) -> None:
         """Update rows in place, remove the gone, append the new: views keep selection and scroll."""
@@ -131,27 +221,42 @@ class AppsModel(QAbstractTableModel):
                 self.beginRemoveRows(QModelIndex(), row, row)
                 del self._rows[row]
                 self.endRemoveRows()
-        last = len(COLUMNS) - 1
         for row, old in enumerate(self._rows):
             new = fresh.pop(old["id"])
             if new != old:
-                self._rows[row] = new
-                self.dataChanged.emit(self.index(row, 0), self.index(row, last))
+                self._replace(row, old, new)
         if fresh:
             start = len(self._rows)
             self.beginInsertRows(QModelIndex(), start, start + len(fresh) - 1)
             self._rows.extend(fresh.values())
             self.endInsertRows()
 
+    def _replace(self, row: int, old: dict[str, Any], new: dict[str, Any]) -> None:
+        parent = self.index(row, 0)
+        before, after = len(self.members(old)), len(self.members(new))
+        if after < before:
+            self.beginRemoveRows(parent, after, before - 1)
+            self._rows[row] = new
+            self.endRemoveRows()
+        elif after > before:
+            self.beginInsertRows(parent, before, after - 1)
+            self._rows[row] = new
+            self.endInsertRows()
+        self._rows[row] = new
+        last = len(COLUMNS) - 1
+        self.dataChanged.emit(self.index(row, 0), self.index(row, last))
+        if after:
+            self.dataChanged.emit(self.index(0, 0, parent), self.index(after - 1, last, parent))
+
     def update_app(self, app: dict[str, Any]) -> None:
         row = self.row_of(str(app["id"]))
         if row >= 0:
-            self._rows[row] = app
-            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+            self._replace(row, self._rows[row], app)
 
 
 class AppsFilter(QSortFilterProxyModel):
-    """Search (name, id, reasons; case-insensitive) and a class filter; sorts on raw numbers."""
+    """Search (name, id, command, reasons; case-insensitive) and a class filter; sorts on raw numbers.
+    A process row is shown with its app."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -171,14 +276,27 @@ class AppsFilter(QSortFilterProxyModel):
         self.endFilterChange()
 
     def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
+        if source_parent.isValid():
+            return True
         model = self.sourceModel()
         assert isinstance(model, AppsModel)
         app = model.app(source_row)
-        if self.klass and app.get("class") != self.klass:
+        members = model.members(app)
+        if (
+            self.klass
+            and app.get("class") != self.klass
+            and all(m.get("class") != self.klass for m in members)
+        ):
             return False
         if not self.search:
             return True
         haystack = " ".join(
-            [model.display_name(app), str(app.get("id", "")), *map(str, app.get("reasons", []))]
+            [
+                model.display_name(app),
+                str(app.get("id", "")),
+                " ".join(map(str, app.get("command") or [])),
+                *map(str, app.get("reasons", [])),
+                *(f"{m.get('label', '')} {m.get('reason', '')}" for m in members),
+            ]
         ).lower()
         return self.search in haystack

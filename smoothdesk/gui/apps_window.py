@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPushButton,
-    QTableView,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -58,9 +58,11 @@ class AppsWindow(QWidget):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
 
-        self.search = QLineEdit(placeholderText="Search name, id or reason")
+        self.search = QLineEdit(placeholderText="Search name, command or reason")
+        self.search.setAccessibleName("Search applications")
         self.search.textChanged.connect(self.proxy.set_search)
         self.class_filter = QComboBox()
+        self.class_filter.setAccessibleName("Show only this class")
         self.class_filter.addItem("All classes", "")
         for k in FILTER_CLASSES:
             self.class_filter.addItem(k.capitalize(), k)
@@ -71,25 +73,31 @@ class AppsWindow(QWidget):
         top.addWidget(self.search, 1)
         top.addWidget(self.class_filter)
 
-        self.table = QTableView()
+        # A tree: each app expands to the processes classed apart from it, with their own class and why.
+        self.table = QTreeView()
+        self.table.setAccessibleName("Applications")
         self.table.setModel(self.proxy)
+        self.table.setRootIsDecorated(True)
+        self.table.setUniformRowHeights(True)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(CPU, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
-        self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
+        header = self.table.header()
         header.setSectionResizeMode(REASONS, QHeaderView.ResizeMode.Stretch)
         self.table.setColumnWidth(0, 220)
 
         self.class_choice = QComboBox()
+        self.class_choice.setAccessibleName("Class for the selected application")
         for k in app_actions.CHOICES:
             self.class_choice.addItem(k.capitalize(), k)
         self.session_button = QPushButton("This session")
         self.session_button.clicked.connect(lambda: self.apply_to_selected(always=False))
         self.always_button = QPushButton("Always")
+        self.session_button.setAccessibleName("Set the class for this session")
+        self.always_button.setAccessibleName("Set the class always (writes a rule)")
         self.always_button.clicked.connect(lambda: self.apply_to_selected(always=True))
         actions = QHBoxLayout()
         actions.addWidget(QLabel("Class for the selected application:"))
@@ -139,8 +147,16 @@ class AppsWindow(QWidget):
     # actions
 
     def selected_app(self) -> dict[str, Any] | None:
+        """The selected app; a selected process row stands for its app (the unit a person pins)."""
         rows = self.table.selectionModel().selectedRows()
         return rows[0].data(APP_ROLE) if rows else None
+
+    def expand_app(self, app_id: str) -> bool:
+        row = self.model.row_of(app_id)
+        index = self.proxy.mapFromSource(self.model.index(row, 0)) if row >= 0 else QModelIndex()
+        if index.isValid():
+            self.table.expand(index)
+        return index.isValid()
 
     def select_app(self, app_id: str) -> bool:
         """Select the row of `app_id` (for tests and "show in list"); False if it is not shown."""
@@ -150,9 +166,13 @@ class AppsWindow(QWidget):
         index = self.proxy.mapFromSource(self.model.index(row, 0))
         if not index.isValid():
             return False
-        self.table.selectRow(index.row())
+        self._select(index)
         self.table.scrollTo(index)
         return True
+
+    def _select(self, index: QModelIndex) -> None:
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().setCurrentIndex(index, flags)
 
     def apply_to_selected(self, always: bool) -> None:
         app = self.selected_app()
@@ -191,7 +211,7 @@ class AppsWindow(QWidget):
         index = self.table.indexAt(pos)
         if not index.isValid():
             return
-        self.table.selectRow(index.row())
+        self._select(index)
         menu = self.build_menu(index)
         menu.popup(self.table.viewport().mapToGlobal(pos))
 

@@ -65,6 +65,27 @@ def parse_entry(path: Path) -> DesktopEntry | None:
     )
 
 
+ICON_SIZES = ("scalable", "256x256", "128x128", "64x64", "48x48", "32x32", "24x24", "16x16")
+
+
+def icon_file(name: str, dirs: Iterable[Path]) -> Path | None:
+    """The file of a themed icon name under the data dirs (hicolor, the fallback theme every
+    desktop has, then pixmaps): Qt's own theme lookup finds nothing where no platform theme is set."""
+    if not name or name.startswith("/"):
+        return Path(name) if name and Path(name).is_file() else None
+    for base in dirs:
+        for size in ICON_SIZES:
+            for ext in (".svg", ".png") if size == "scalable" else (".png", ".svg"):
+                path = base / "icons" / "hicolor" / size / "apps" / f"{name}{ext}"
+                if path.is_file():
+                    return path
+        for ext in (".png", ".svg", ".xpm"):
+            path = base / "pixmaps" / f"{name}{ext}"
+            if path.is_file():
+                return path
+    return None
+
+
 def unit_app_ids(unit: str) -> list[str]:
     """Desktop ids a systemd app unit may stand for: app-gnome-firefox-1234.scope gives
     gnome-firefox and firefox (the launcher prefix is optional in the naming convention)."""

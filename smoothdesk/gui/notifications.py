@@ -16,7 +16,10 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from smoothdesk.dbus.client import connect
 from smoothdesk.dbus.errors import BusError
+from smoothdesk.gui import alert_text
+from smoothdesk.gui.apps_model import display_name
 from smoothdesk.gui.connection import bus_daemon
+from smoothdesk.gui.desktop_entries import DesktopEntries
 from smoothdesk.gui.icons import ICON_DIR
 from smoothdesk.gui.prefs import Prefs, PrefsError
 
@@ -24,6 +27,7 @@ log = logging.getLogger(__name__)
 
 NOTIFY = ("org.freedesktop.Notifications", "/org/freedesktop/Notifications", "org.freedesktop.Notifications")
 DONT_SHOW = "dont-show"
+SHOW_APPS = "show-apps"
 URGENCY = {"critical": 2, "warning": 1, "resolved": 0}
 
 Fallback = Callable[[str, str, str], None]
@@ -66,6 +70,7 @@ class Notifier(QObject):
 
     shown = Signal(str)  # kind
     hidden = Signal(str)  # kind the user asked never to see again
+    show_apps = Signal()  # the person clicked "Show applications"
     _post = Signal(object)
 
     def __init__(
@@ -79,6 +84,8 @@ class Notifier(QObject):
         self.bus_spec = bus
         self.fallback = fallback
         self.gate = gate or AlertGate()
+        self.entries = DesktopEntries()
+        self.last_text: tuple[str, str] = ("", "")
         self._ids: dict[int, str] = {}
         self._server = ""
         self._connecting: asyncio.Lock
@@ -102,8 +109,9 @@ class Notifier(QObject):
             self._thread.join(5)
         self._thread = None
 
-    def notify(self, alert: dict[str, Any]) -> bool:
-        """Show `alert` unless switched off, hidden for its kind, or over the rate limit."""
+    def notify(self, alert: dict[str, Any], apps: list[dict[str, Any]] | None = None) -> bool:
+        """Show `alert` unless switched off, hidden for its kind, or over the rate limit; `apps`
+        (ListApps) names the app to blame."""
         try:
             prefs = Prefs.load()
         except PrefsError as exc:
@@ -113,8 +121,9 @@ class Notifier(QObject):
         if not prefs.notifications or kind in prefs.hidden_alerts or not self.gate.admit(kind):
             return False
         severity = str(alert.get("severity", "warning"))
-        title = f"SmoothDesk: {alert.get('metric', 'alert')} {severity}"
-        body = str(alert.get("message") or f"{alert.get('metric')} = {alert.get('value')}")
+        title = alert_text.headline(alert)
+        body = alert_text.body(alert, apps or [], lambda a: display_name(dict(a), self.entries.lookup(a)))
+        self.last_text = (title, body)
         if self._loop is None:
             self._fall_back(title, body, severity, kind)
         else:
@@ -190,7 +199,7 @@ class Notifier(QObject):
                         str(icon),
                         title,
                         body,
-                        [DONT_SHOW, "Don't show again"],
+                        [SHOW_APPS, "Show applications", DONT_SHOW, "Don't show again"],
                         hints,
                         -1,
                     ],
@@ -215,3 +224,5 @@ class Notifier(QObject):
         kind = self._ids.get(int(msg.body[0]))
         if kind is not None and msg.body[1] == DONT_SHOW:
             self._post.emit(lambda: self.hide_kind(kind))
+        elif kind is not None and msg.body[1] == SHOW_APPS:
+            self._post.emit(self.show_apps.emit)

@@ -9,11 +9,13 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QProgressDialog,
     QPushButton,
     QSplitter,
@@ -22,10 +24,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from smoothdesk.config.rules_files import check_rules
 from smoothdesk.gui.banner import Banner, describe_error
 from smoothdesk.gui.rule_form import RuleForm
 from smoothdesk.gui.rule_match import MATCHERS, Preview, preview
-from smoothdesk.gui.rules_model import MATCH, RULE_ROLE, RULES_HELP, RulesModel, layer, source_path
+from smoothdesk.gui.rules_model import (
+    LABEL,
+    LAYERS,
+    MATCH,
+    RULE_ROLE,
+    RULES_HELP,
+    SOURCE,
+    RulesFilter,
+    RulesModel,
+    layer,
+    source_path,
+)
 
 if TYPE_CHECKING:
     from smoothdesk.gui.connection import HelperConnection
@@ -42,6 +56,11 @@ class RulesWindow(QWidget):
         self.setWindowTitle("SmoothDesk: rules")
         self.conn = connection
         self.model = RulesModel(self)
+        self.proxy = RulesFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.model.modelReset.connect(self._count_changed)
+        self.proxy.rowsInserted.connect(self._count_changed)
+        self.proxy.rowsRemoved.connect(self._count_changed)
         self.editing: dict[str, Any] | None = None
         self.last_preview: Preview | None = None
         self.progress: QProgressDialog | None = None
@@ -50,12 +69,34 @@ class RulesWindow(QWidget):
         self._timer.setInterval(APPS_REFRESH_MS)
         self._timer.timeout.connect(self.refresh_apps)
 
+        self.search = QLineEdit(placeholderText="Search rules: label, process name, class or file")
+        self.search.setAccessibleName("Search rules")
+        self.search.textChanged.connect(self.proxy.set_search)
+        self.layer_filter = QComboBox()
+        self.layer_filter.setAccessibleName("Show only rules from this layer")
+        self.layer_filter.addItem("All layers", "")
+        for key, text in LAYERS.items():
+            self.layer_filter.addItem(text, key)
+        self.layer_filter.currentIndexChanged.connect(
+            lambda i: self.proxy.set_layer(self.layer_filter.itemData(i))
+        )
+        self.count_label = QLabel("")
+        filters = QHBoxLayout()
+        filters.addWidget(self.search, 1)
+        filters.addWidget(self.layer_filter)
+        filters.addWidget(self.count_label)
+
         self.table = QTableView()
-        self.table.setModel(self.model)
+        self.table.setAccessibleName("Rules")
+        self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(MATCH, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(MATCH, QHeaderView.ResizeMode.Stretch)
+        self.table.setColumnWidth(LABEL, 170)
+        self.table.setColumnWidth(SOURCE, 150)
+        self.table.setWordWrap(False)
         self.table.doubleClicked.connect(lambda _: self.edit_selected())
         buttons = QHBoxLayout()
         for text, slot in (
@@ -65,19 +106,24 @@ class RulesWindow(QWidget):
             ("Import ananicy directory…", self.import_dialog),
         ):
             button = QPushButton(text)
+            button.setAccessibleName(f"{text.rstrip('…')} rule" if text != "Import ananicy directory…" else
+                                     "Import an ananicy-cpp rules directory")  # fmt: skip
             button.clicked.connect(slot)
             buttons.addWidget(button)
         buttons.addStretch(1)
         left = QWidget()
         left_layout = QVBoxLayout(left)
+        left_layout.addLayout(filters)
         left_layout.addWidget(self.table, 1)
         left_layout.addLayout(buttons)
 
         self.form = RuleForm()
         self.form.changed.connect(self._draft_changed)
         self.save_button = QPushButton("Save rule")
+        self.save_button.setAccessibleName("Save rule")
         self.save_button.clicked.connect(self.save_draft)
         self.test_button = QPushButton("Test against running apps")
+        self.test_button.setAccessibleName("Test the rule against running apps")
         self.test_button.clicked.connect(self.test_draft)
         self.test_result = QLabel(RULES_HELP)
         self.test_result.setWordWrap(True)
@@ -95,11 +141,12 @@ class RulesWindow(QWidget):
         split.addWidget(left)
         split.addWidget(editor)
         split.setStretchFactor(0, 3)
+        split.setSizes([760, 340])
         self.banner = Banner()
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addWidget(split, 1)
-        self.resize(1100, 620)
+        self.resize(1200, 640)
         self.new_rule()
 
     # loading, only while shown
@@ -118,6 +165,12 @@ class RulesWindow(QWidget):
             self._listening = False
             self.conn.status.disconnect(self._status_changed)
         self._timer.stop()
+
+    def _count_changed(self, *_: Any) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        names = self.model.entry_count
+        text = f"{total} rules" if shown == total else f"{shown} of {total} rules"
+        self.count_label.setText(f"{text} ({names} process names)")
 
     def _status_changed(self, _status: dict[str, Any]) -> None:
         self.refresh()  # rules reloaded (here or by another client)
@@ -146,7 +199,7 @@ class RulesWindow(QWidget):
             return
         self.editing = rule
         self.form.load(rule)
-        if layer(rule, self.model.writable) != "yours":
+        if layer(rule, self.model.writable) != "user":
             self.banner.info(
                 f"This rule comes from {source_path(rule)}. Saving writes your own rule with the same "
                 "matchers, which takes precedence; the original file is left alone."
@@ -168,7 +221,7 @@ class RulesWindow(QWidget):
             moved = (
                 old is not None
                 and _matchers(old) != _matchers(draft)
-                and layer(old, self.model.writable) == "yours"
+                and layer(old, self.model.writable) == "user"
             )
             if moved and old is not None:
                 self.conn.call("delete_rule", _matchers(old), on_error=self._failed)
@@ -236,11 +289,7 @@ class RulesWindow(QWidget):
 
         def done(s: dict[str, Any]) -> None:
             finish()
-            self.banner.info(
-                f"Imported {s.get('path')}: {s.get('rules')} rules, {s.get('errors')} errors, "
-                f"{s.get('warnings')} warnings ({s.get('total_rules')} rules loaded in all; "
-                "for this run of the helper)"
-            )
+            self.banner.info(import_summary(s))
             self.refresh()
 
         def failed(name: str, message: str) -> None:
@@ -254,6 +303,28 @@ class RulesWindow(QWidget):
 
     def grab_screenshot(self, path: str | Path) -> bool:
         return self.grab().save(str(path), "PNG")
+
+
+def import_summary(s: dict[str, Any]) -> str:
+    """ "Imported DIR: N rules, M skipped (why)": the whys come from checking the same directory the
+    way the helper did (the helper's reply only counts them)."""
+    path = str(s.get("path", ""))
+    # Errors lose a rule or a file, warnings a rule (policy.rules.Severity): both are skipped.
+    skipped = int(s.get("errors", 0) or 0) + int(s.get("warnings", 0) or 0)
+    head = f"Imported {path}: {s.get('rules')} rules, {skipped} skipped"
+    whys: list[str] = []
+    if skipped:
+        try:
+            found = check_rules([], [Path(path)]).diagnostics
+        except OSError as exc:
+            found = []
+            whys.append(f"cannot read it here: {exc}")
+        whys += [f"{Path(d.path).name}:{d.line}: {d.message}" for d in found if str(d.severity) != "info"]
+    if whys:
+        more = f"; +{len(whys) - 3} more" if len(whys) > 3 else ""
+        head += f" ({'; '.join(whys[:3])}{more})"
+    loaded = s.get("total_rules")
+    return f"{head}. {loaded} process names and patterns loaded in all, for this run of the helper."
 
 
 def _matchers(rule: dict[str, Any]) -> dict[str, str]:

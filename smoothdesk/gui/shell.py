@@ -41,7 +41,8 @@ class TrayApp(QObject):
         self._since_start = time.monotonic()
         self._visible_poll = QTimer(self)
         self._visible_poll.timeout.connect(self._check_visible)
-        self.conn.alert.connect(self.notifier.notify)
+        self.conn.alert.connect(self._notify)
+        self.notifier.show_apps.connect(lambda: self.tray.open_window("apps"))
         self.conn.connected.connect(self._alerts_in_force)
         self.conn.disconnected.connect(self._on_disconnected)
         self.tray.quit_requested.connect(self.quit)
@@ -109,9 +110,17 @@ class TrayApp(QObject):
         def show(alerts: list[dict[str, Any]]) -> None:
             for alert in alerts or []:
                 if alert.get("severity") != "resolved":
-                    self.notifier.notify(alert)
+                    self._notify(alert)
 
         self.conn.call("GetAlerts", on_done=show, on_error=lambda name, message: None)
+
+    def _notify(self, alert: dict[str, Any]) -> None:
+        """The running apps first, so that the notification can name the one to blame."""
+
+        def named(apps: list[dict[str, Any]] | None) -> None:
+            self.notifier.notify(alert, apps)
+
+        self.conn.call("apps", on_done=named, on_error=lambda name, message: named(None))
 
     def _tray_message(self, title: str, body: str, severity: str) -> None:
         icon = (

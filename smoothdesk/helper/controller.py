@@ -231,4 +231,14 @@ class Controller:
             "io_rate": sum(p.io_read_rate + p.io_write_rate for p in members),
             "nice": leader.nice if leader else (members[0].nice if members else 0),
             "pids": list(group.members),
+            # What the person started (the leader's command line) and where: a build reads as
+            # "make -j8" in ~/src/foo, not as its "bash" or "timeout" leader. Read per ListApps, not per tick.
+            "command": list(leader.cmdline) if leader else [],
+            "cwd": self._cwd(group.leader),
         }
+
+    def _cwd(self, pid: int) -> str:
+        try:
+            return str((Path(self.d.options.proc_root) / "proc" / str(pid) / "cwd").readlink())
+        except OSError:
+            return ""

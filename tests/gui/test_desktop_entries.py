@@ -62,6 +62,6 @@ def test_model_shows_the_entry_name(qtbot: QtBot, tmp_path: Path) -> None:
     model.set_apps(
         [{"id": "t:1", "name": "firefox", "reasons": []}, {"id": "t:2", "name": "xz", "reasons": []}]
     )
-    assert model.index(0, NAME).data() == "Firefox Web Browser (firefox)"
+    assert model.index(0, NAME).data() == "Firefox Web Browser"
     assert model.index(1, NAME).data() == "xz"
     assert str(tmp_path / "applications" / "firefox.desktop") in model.index(0, NAME).data(3)  # tooltip

@@ -12,8 +12,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from smoothdesk.gui.rule_match import preview
-from smoothdesk.gui.rules_model import LAYER, RUNNING
-from smoothdesk.gui.rules_window import RulesWindow
+from smoothdesk.gui.rules_model import LABEL, LAYER, LAYER_ROLE, MATCH, RUNNING, SOURCE
+from smoothdesk.gui.rules_window import RulesWindow, import_summary
 from tests.gui.live import ANANICY, TIMEOUT, LiveHelper, connect, live_helper
 from tests.support.procs import named_binary, stop
 
@@ -77,13 +77,14 @@ def test_add_and_delete_round_trip(
     row = window.model.row_of({"name": sleeper})
     rule = window.model.rules[row]
     assert rule["class"] == "idle" and rule["source"].startswith(str(helper.rules_file))
-    assert window.model.index(row, LAYER).data() == "yours"
+    assert window.model.index(row, LAYER).data() == "Yours"
     assert sleeper in helper.rules_file.read_text()
-    # The running-apps column shows the spawned process once the apps list has it.
+    # The running column counts the spawned process once the helper classes it by this rule.
     qtbot.waitUntil(
-        lambda: sleeper in str(window.model.index(window.model.row_of({"name": sleeper}), RUNNING).data()),
+        lambda: window.model.index(window.model.row_of({"name": sleeper}), RUNNING).data() == "1",
         timeout=TIMEOUT,
     )
+    assert sleeper in window.model.index(window.model.row_of({"name": sleeper}), RUNNING).data(3)
     window.table.selectRow(window.model.row_of({"name": sleeper}))
     window.delete_selected()
     qtbot.waitUntil(lambda: window.model.row_of({"name": sleeper}) < 0, timeout=TIMEOUT)
@@ -92,7 +93,7 @@ def test_add_and_delete_round_trip(
 
 
 def test_deleting_a_system_rule_is_refused_and_explained(qtbot: QtBot, window: RulesWindow) -> None:
-    row = next(i for i, r in enumerate(window.model.rules) if window.model.index(i, LAYER).data() == "system")
+    row = next(i for i, r in enumerate(window.model.rules) if window.model.index(i, LAYER).data() == "System")
     before = len(window.model.rules)
     window.table.selectRow(row)
     window.delete_selected()
@@ -141,7 +142,7 @@ def test_import_ananicy_shows_progress_then_a_summary(qtbot: QtBot, window: Rule
     assert rules > 0
     qtbot.waitUntil(lambda: len(window.model.rules) > before, timeout=TIMEOUT)
     layers = {window.model.index(i, LAYER).data() for i in range(window.model.rowCount())}
-    assert "ananicy" in layers
+    assert "Ananicy import" in layers
 
 
 def test_import_outside_the_allowed_roots_is_refused(
@@ -152,3 +153,45 @@ def test_import_outside_the_allowed_roots_is_refused(
     qtbot.waitUntil(lambda: window.progress is None, timeout=TIMEOUT)
     assert window.banner.kind == "error" and "not under an allowed root" in window.banner.text()
     assert len(window.model.rules) == before
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "resources" / "rules.d"
+
+
+def test_one_row_per_rule_not_per_name(qtbot: QtBot, window: RulesWindow) -> None:
+    """The shipped files' [[rule]] tables are the rows; their ~100 process names are not."""
+    import tomllib
+
+    written = [
+        (f.name, r) for f in sorted(SHIPPED.glob("*.toml")) for r in tomllib.loads(f.read_text())["rule"]
+    ]
+    names = sum(len(r["name"]) if isinstance(r.get("name"), list) else 1 for _, r in written)
+    model = window.model
+    system = [i for i in range(model.rowCount()) if model.index(i, 0).data(LAYER_ROLE) == "system"]
+    assert len(system) == len(written)
+    assert model.entry_count >= names > 2 * len(written)  # the listing really is per name
+    compiler = next(i for i in system if model.index(i, LABEL).data() == "compiler")
+    assert model.index(compiler, MATCH).data().startswith("names cc1, cc1plus, cc1obj, cc1objplus +")
+    assert model.index(compiler, SOURCE).data().startswith("10-build.toml:")
+    tooltip = model.index(compiler, SOURCE).data(3)
+    assert tooltip.startswith(str(SHIPPED.resolve()))  # the full path
+    assert all("/" not in model.index(i, SOURCE).data() for i in range(model.rowCount()))
+
+
+def test_search_and_layer_filter(qtbot: QtBot, window: RulesWindow) -> None:
+    total = window.proxy.rowCount()
+    window.search.setText("cc1plus")
+    shown = [window.proxy.index(i, LABEL).data() for i in range(window.proxy.rowCount())]
+    assert shown == ["compiler"]
+    assert window.count_label.text().startswith(f"1 of {total} rules")
+    window.search.clear()
+    window.layer_filter.setCurrentIndex(window.layer_filter.findData("user"))
+    assert window.proxy.rowCount() == 0  # this test's helper has no rules of the person's own
+    window.layer_filter.setCurrentIndex(window.layer_filter.findData("system"))
+    assert 0 < window.proxy.rowCount() <= total
+
+
+def test_import_summary_says_what_was_skipped_and_why(tmp_path: Path) -> None:
+    (tmp_path / "bad.rules").write_text('{"name": "ok1", "type": "BG_CPUIO"}\n{"name": broken\n')
+    text = import_summary({"path": str(tmp_path), "rules": 1, "errors": 1, "warnings": 0, "total_rules": 9})
+    assert text.startswith(f"Imported {tmp_path}: 1 rules, 1 skipped (bad.rules:2: ")
