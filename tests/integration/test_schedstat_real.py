@@ -25,7 +25,8 @@ WAKER = (
 def record(pid: int) -> ProcessRecord:
     threads = len(os.listdir(f"/proc/{pid}/task"))
     start = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    return ProcessRecord(pid=pid, ppid=os.getpid(), uid=os.geteuid(), comm="waker", start_time=start, threads=threads)
+    uid = os.geteuid()
+    return ProcessRecord(pid=pid, ppid=os.getpid(), uid=uid, comm="waker", start_time=start, threads=threads)
 
 
 def measure(reader: SchedstatReader, rec: ProcessRecord, seconds: float) -> CpuWait:
