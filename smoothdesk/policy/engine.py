@@ -187,7 +187,11 @@ def _fixed_stages(
     if ruled is not None and ruled[0] is not N:
         return _decision(group, inputs, marks, base=ruled[0], reasons=(*lead, ruled[1]), exempt=exempt)
     base = ruled[1] if ruled is not None else Reason("default", "no rule matched")
-    return Pending(group, gstate, exempt, lead, base, marks)
+    down: frozenset[int] = frozenset()
+    if marks:
+        _, members = spread(group, snap.processes, marks, N)
+        down = frozenset(m.pid for m in members if m.klass.demoted)
+    return Pending(group, gstate, exempt, lead, base, marks, down)
 
 
 def decide(inputs: PolicyInputs, state: PolicyState) -> tuple[dict[str, Decision], PolicyState]:

@@ -27,14 +27,11 @@ class Pending:
     lead: tuple[Reason, ...]
     base: Reason
     marks: Mapping[int, Mark] = field(default_factory=dict)
-
-    def ruled_down(self, inputs: PolicyInputs) -> frozenset[int]:
-        """Members a rule already demotes: they are not the group's noise to judge."""
-        _, members = spread(self.group, inputs.snapshot.processes, self.marks, N)
-        return frozenset(m.pid for m in members if m.klass.demoted)
+    # Members a rule already demotes: they are not the group's noise to judge.
+    ruled_down: frozenset[int] = frozenset()
 
     def load(self, inputs: PolicyInputs) -> GroupLoad:
-        return group_load(self.group, inputs.snapshot.processes, self.exempt | self.ruled_down(inputs))
+        return group_load(self.group, inputs.snapshot.processes, self.exempt | self.ruled_down)
 
 
 def clamped_score(scores: Mapping[str, float], group_id: str) -> float:
@@ -114,7 +111,7 @@ def heuristic(
 def _load_keys(item: Pending, inputs: PolicyInputs) -> frozenset[ProcKey]:
     """The members that are the load: those picked before (while still alive) plus today's."""
     procs = inputs.snapshot.processes
-    skip = item.exempt | item.ruled_down(inputs)
+    skip = item.exempt | item.ruled_down
     picked = load_members(item.group, procs, skip)
     alive = {procs[p].key for p in item.group.members if p in procs}
     return frozenset(item.gstate.load & alive) | {procs[p].key for p in picked}

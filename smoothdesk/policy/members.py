@@ -76,6 +76,8 @@ def spread(
 
     The app's class is its leader's; a protected member that a mark would demote keeps `base`.
     """
+    if not marks:  # most groups: nothing picked, so every member has the base class
+        return base, ()
     members = set(group.members)
     found: dict[int, tuple[int, Mark] | None] = {}
 
