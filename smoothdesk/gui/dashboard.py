@@ -19,9 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from smoothdesk.gui.plots import BarPlot, TimePlot
+from smoothdesk.gui import demotions
+from smoothdesk.gui.apps_model import AppsModel
+from smoothdesk.gui.plots import TimePlot
 from smoothdesk.gui.series import CLASS_PREFIX, SeriesStore, flatten, wait_text
 from smoothdesk.gui.throttle import Throttle
+from smoothdesk.gui.top_apps import TopApps
 
 if TYPE_CHECKING:
     from smoothdesk.gui.connection import HelperConnection
@@ -48,7 +51,9 @@ class DashboardWindow(QWidget):
         self._listening = False
         self._mem_total: float | None = None
         self._swap_total: float | None = None
-        self._top_rows: list[tuple[str, float]] | None = None
+        self._top_rows: list[dict[str, Any]] | None = None
+        self._demoted: dict[str, str] | None = None  # app id -> what of it was demoted, last poll
+        self.names = AppsModel(parent=self)  # desktop-entry names and icons, build commands
         self._redraw_throttled = Throttle(self.redraw, REDRAW_MS, self)
         self._poll_timer = QTimer(self)
         self._poll_timer.setInterval(POLL_MS)
@@ -79,34 +84,47 @@ class DashboardWindow(QWidget):
             "%",
             {"psi_cpu_some": "cpu", "psi_io_some": "io", "psi_memory_some": "memory"},
         )
+        # One unit per axis: latencies (ms), the focused app's waiting (ms per s), the score (0-100).
         self.resp_plot = TimePlot(
-            "Responsiveness",
-            "ms / score",
+            "Scheduling latency",
+            "ms",
             {
-                "latency_p50_ms": "p50 ms",
-                "latency_p95_ms": "p95 ms",
-                "latency_p99_ms": "p99 ms",
-                "focus_cpu_wait_ms": "focused app waited, ms/s",
-                "focus_cpu_wait_max_ms": "its worst wait, ms",
-                "score": "score",
+                "latency_p50_ms": "p50",
+                "latency_p95_ms": "p95",
+                "latency_p99_ms": "p99",
+                "focus_cpu_wait_max_ms": "focused app's worst wait",
             },
         )
+        self.wait_plot = TimePlot(
+            "Focused app waiting for the CPU", "ms per second", {"focus_cpu_wait_ms": "waited"}
+        )
+        self.score_plot = TimePlot("Responsiveness score", "score (0-100)", {"score": "score"}, top=100.0)
         self.wait_label = QLabel(wait_text({}))
-        self.top_plot = BarPlot("Top applications' CPU")
-        self.time_plots = (self.cpu_plot, self.mem_plot, self.psi_plot, self.resp_plot)
+        self.top_plot = TopApps(
+            "Top applications' CPU",
+            TOP_APPS,
+            self.names.display_name,
+            self.names.icon_of,
+        )
+        self.time_plots = (
+            self.cpu_plot, self.mem_plot, self.psi_plot, self.resp_plot, self.wait_plot, self.score_plot
+        )  # fmt: skip
         self.plots = QWidget()
         grid = QGridLayout(self.plots)
         for plot in self.time_plots:
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
-        cells: tuple[QWidget, ...] = (*self.time_plots, self.top_plot)
-        for i, widget in enumerate(cells):
-            grid.addWidget(widget, i // 2, i % 2)
+        for i, plot in enumerate(self.time_plots):
+            grid.addWidget(plot, i // 3, i % 3)
+        grid.addWidget(self.top_plot, 2, 0, 1, 3)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.wait_label)
         layout.addWidget(self.plots, 1)
-        self.resize(1000, 720)
+        self.range_box.setAccessibleName("Time range of the plots")
+        png.setAccessibleName("Export the plots as a PNG image")
+        csv_button.setAccessibleName("Export the plotted figures as CSV")
+        self.resize(1200, 780)
 
     # visibility: all work starts on show and stops on hide
 
@@ -136,6 +154,7 @@ class DashboardWindow(QWidget):
         self._poll_timer.stop()
         self._redraw_throttled.cancel()
         self._generation += 1  # a history reply still in flight is dropped
+        self._demoted = None  # changes while hidden have no time to be marked at
 
     def _on_connected(self) -> None:
         self.load_history()
@@ -150,7 +169,7 @@ class DashboardWindow(QWidget):
         self.wait_label.setText(wait_text(sample))
         top = sample.get("top_apps")
         if isinstance(top, list) and top:
-            self._set_top([(str(a.get("name", "?")), float(a.get("cpu", 0.0))) for a in top])
+            self._set_top([dict(a) for a in top if isinstance(a, dict)])
         self._redraw_throttled()
 
     def set_range(self, seconds: float) -> None:
@@ -204,10 +223,14 @@ class DashboardWindow(QWidget):
     def _apps_polled(self, apps: list[dict[str, Any]]) -> None:
         if not self._listening:
             return
-        ranked = sorted(apps, key=lambda a: float(a.get("cpu", 0.0)), reverse=True)[:TOP_APPS]
-        self._set_top([(str(a.get("name", "?")), float(a.get("cpu", 0.0))) for a in ranked])
+        events, self._demoted = demotions.changes(self._demoted, apps, self.names.display_name)
+        if events:
+            now = time.time()
+            for kind, text in events:
+                self.cpu_plot.mark(now, text, kind)
+        self._set_top(apps)
 
-    def _set_top(self, rows: list[tuple[str, float]]) -> None:
+    def _set_top(self, rows: list[dict[str, Any]]) -> None:
         self._top_rows = rows  # drawn with the next redraw: one repaint for everything
         self._redraw_throttled()
 
@@ -237,7 +260,7 @@ class DashboardWindow(QWidget):
                 plot.set_series(key, times, values)
             plot.finish(since, until)
             plot.repaint_now()
-        if self._top_rows is not None and self.top_plot.set_rows(self._top_rows):
+        if self._top_rows is not None and self.top_plot.set_apps(self._top_rows):
             self.top_plot.repaint_now()
         self._top_rows = None
 

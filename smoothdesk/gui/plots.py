@@ -1,4 +1,5 @@
-"""pyqtgraph plots for the dashboard: time plots with a crosshair readout, and a bar chart."""
+"""pyqtgraph plots for the dashboard: time plots with a crosshair readout and event marks, a bar chart,
+all in the colours of the platform's light or dark theme."""
 
 from __future__ import annotations
 
@@ -7,10 +8,54 @@ import time
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QGraphicsView
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
 
+# Series colours readable on light and dark backgrounds alike (mid lightness).
 PALETTE = ("#2e86de", "#e67e22", "#27ae60", "#c0392b", "#8e44ad", "#16a085", "#7f8c8d", "#d35400")
+MARK_COLOURS = {"demoted": "#e67e22", "restored": "#27ae60"}
+MAX_MARKS = 40
+
+
+def theme_colours(widget: QWidget | None = None) -> tuple[QColor, QColor, QColor]:
+    """(background, text, muted text) of the platform's theme, as the widget's palette has them."""
+    palette = widget.palette() if widget is not None else QApplication.palette()
+    background = palette.color(QPalette.ColorRole.Base)
+    text = palette.color(QPalette.ColorRole.Text)
+    muted = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+    if muted == text:
+        muted = QColor((text.red() + background.red()) // 2, (text.green() + background.green()) // 2,
+                       (text.blue() + background.blue()) // 2)  # fmt: skip
+    return background, text, muted
+
+
+class Themed:
+    """Background, axes, title and texts follow the palette, again whenever it changes."""
+
+    def apply_theme(self: Any) -> None:
+        background, text, muted = theme_colours(self)
+        self.setBackground(background)
+        item = self.getPlotItem()
+        for name in ("left", "bottom", "right"):
+            axis = item.getAxis(name)
+            axis.setPen(pg.mkPen(muted))
+            axis.setTextPen(pg.mkPen(text))
+        item.titleLabel.setText(item.titleLabel.text, color=text.name())
+        if item.legend is not None:
+            item.legend.setLabelTextColor(text)
+        for label in self.theme_texts():
+            label.setColor(muted)
+        self.theme = (background.name(), text.name())
+
+    def theme_texts(self: Any) -> list[pg.TextItem]:
+        return [self.empty_text] if hasattr(self, "empty_text") else []
+
+    def changeEvent(self: Any, event: QEvent) -> None:
+        super().changeEvent(event)  # type: ignore[misc]
+        kinds = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
+        if event.type() in kinds and hasattr(self, "theme"):  # not while the plot is being built
+            self.apply_theme()
 
 
 class ManualPaint:
@@ -24,12 +69,15 @@ class ManualPaint:
         self.viewport().update()
 
 
-class TimePlot(ManualPaint, pg.PlotWidget):  # type: ignore[misc]
-    """A plot of named series against wall-clock time; hovering shows time and values."""
+class TimePlot(Themed, ManualPaint, pg.PlotWidget):  # type: ignore[misc]
+    """A plot of named series in one unit against wall-clock time; hovering shows time and values.
+    `top` fixes the y range (a 0-100 score); marks are events drawn as vertical lines."""
 
-    def __init__(self, title: str, unit: str, series: dict[str, str]) -> None:
+    def __init__(self, title: str, unit: str, series: dict[str, str], top: float | None = None) -> None:
         super().__init__(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
         self.unit = unit
+        self.fixed_top = top
+        self.marks: list[tuple[float, str, str, pg.InfiniteLine]] = []
         self.setTitle(title)
         self.setLabel("left", unit)
         self.showGrid(x=True, y=True, alpha=0.2)
@@ -49,11 +97,37 @@ class TimePlot(ManualPaint, pg.PlotWidget):  # type: ignore[misc]
         self.vline = pg.InfiniteLine(
             angle=90, movable=False, pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine)
         )
-        self.readout = pg.TextItem("", color="#222222", fill=pg.mkBrush(255, 255, 255, 210), anchor=(0, 0))
+        background, text, _ = theme_colours(self)
+        fill = QColor(background)
+        fill.setAlpha(220)
+        self.readout = pg.TextItem("", color=text, fill=pg.mkBrush(fill), anchor=(0, 0))
         for item in (self.vline, self.readout):
             item.setVisible(False)
             self.addItem(item, ignoreBounds=True)
         self.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.setAccessibleName(f"{title} plot, {unit}")
+        self.apply_theme()
+
+    def mark(self, when: float, text: str, kind: str) -> None:
+        """A vertical line at `when` labelled `text` (kind "demoted" or "restored")."""
+        colour = MARK_COLOURS.get(kind, "#888888")
+        line = pg.InfiniteLine(
+            pos=when,
+            angle=90,
+            movable=False,
+            pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DotLine),
+            label=text,
+            labelOpts={"position": 0.92, "color": colour, "rotateAxis": (1, 0), "anchors": [(0, 0), (0, 0)]},
+        )
+        self.addItem(line, ignoreBounds=True)
+        self.marks.append((when, text, kind, line))
+        while len(self.marks) > MAX_MARKS:
+            self.removeItem(self.marks.pop(0)[3])
+
+    def drop_marks_before(self, since: float) -> None:
+        for entry in [m for m in self.marks if m[0] < since]:
+            self.removeItem(entry[3])
+            self.marks.remove(entry)
 
     def _curve(self, key: str, label: str) -> pg.PlotDataItem:
         if key not in self.curves:
@@ -71,9 +145,12 @@ class TimePlot(ManualPaint, pg.PlotWidget):  # type: ignore[misc]
         self.setXRange(since, until, padding=0)
         has_data = any(t for t, _ in self._data.values())
         self.empty_text.setVisible(not has_data)
+        self.drop_marks_before(since)
         if not has_data:
-            self.empty_text.setPos((since + until) / 2, 0.5)
-            top = 1.0
+            self.empty_text.setPos((since + until) / 2, (self.fixed_top or 1.0) / 2)
+            top = self.fixed_top or 1.0
+        elif self.fixed_top is not None:
+            top = self.fixed_top
         else:
             peak = max((max(v) for t, v in self._data.values() if v), default=0.0)
             top = _nice_ceiling(peak * 1.1)
@@ -122,7 +199,7 @@ def _nice_ceiling(value: float) -> float:
         step *= 10.0
 
 
-class BarPlot(ManualPaint, pg.PlotWidget):  # type: ignore[misc]
+class BarPlot(Themed, ManualPaint, pg.PlotWidget):  # type: ignore[misc]
     """Horizontal bars of the top applications' CPU, newest figures only."""
 
     def __init__(self, title: str) -> None:
@@ -137,6 +214,8 @@ class BarPlot(ManualPaint, pg.PlotWidget):  # type: ignore[misc]
         self.empty_text = pg.TextItem("no data yet", color="#888888", anchor=(0.5, 0.5))
         self.addItem(self.empty_text)
         self.rows: list[tuple[str, float]] = []
+        self.setAccessibleName(f"{title} chart")
+        self.apply_theme()
 
     def set_rows(self, rows: list[tuple[str, float]]) -> bool:
         """Show `rows`; False (and nothing redrawn) when they look the same as before."""

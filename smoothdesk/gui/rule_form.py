@@ -57,10 +57,13 @@ class RuleForm(QWidget):
         form = QFormLayout()
         for key in TEXT_FIELDS:
             edit = QLineEdit(placeholderText=HINTS[key])
+            edit.setAccessibleName(f"Rule {key}")
+            edit.setAccessibleDescription(HINTS[key])
             edit.textChanged.connect(self._revalidate)
             self.edits[key] = edit
             form.addRow(key, self._with_error(key, edit))
         self.klass = QComboBox()
+        self.klass.setAccessibleName("Rule class")
         self.klass.addItem("(from the type)", "")
         for k in PriorityClass:
             self.klass.addItem(k.value, k.value)

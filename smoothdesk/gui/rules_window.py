@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QProcess, Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from smoothdesk.config.rules_files import check_rules
 from smoothdesk.gui.banner import Banner, describe_error
 from smoothdesk.gui.rule_form import RuleForm
 from smoothdesk.gui.rule_match import MATCHERS, Preview, preview
@@ -290,6 +291,8 @@ class RulesWindow(QWidget):
         def done(s: dict[str, Any]) -> None:
             finish()
             self.banner.info(import_summary(s))
+            if int(s.get("errors", 0) or 0) + int(s.get("warnings", 0) or 0):
+                self.explain_skipped(s)
             self.refresh()
 
         def failed(name: str, message: str) -> None:
@@ -298,6 +301,27 @@ class RulesWindow(QWidget):
 
         self.conn.call("import_ananicy", str(Path(path).absolute()), on_done=done, on_error=failed)
 
+    def explain_skipped(self, summary: dict[str, Any]) -> None:
+        """The helper's reply only counts what it skipped: `smoothdeskctl rules check` on the same
+        directory says why (run aside, so the window stays responsive)."""
+        proc = QProcess(self)
+        self.checker = proc
+        args = ["-m", "smoothdesk.cli.main", "rules", "check", "--json", "--dir", "/nonexistent"]
+        args += ["--ananicy", str(summary.get("path", ""))]
+
+        def finished(*_: Any) -> None:
+            try:
+                found = json.loads(bytes(proc.readAllStandardOutput().data()).decode())
+                whys = [*found.get("errors", []), *found.get("warnings", [])]
+            except (ValueError, AttributeError):
+                whys = []
+            if whys and self.banner.text().startswith(import_summary(summary)[:40]):
+                self.banner.info(import_summary(summary, [str(w) for w in whys]))
+            proc.deleteLater()
+
+        proc.finished.connect(finished)
+        proc.start(sys.executable, args)
+
     def _failed(self, name: str, message: str) -> None:
         self.banner.error(describe_error(name, message))
 
@@ -305,21 +329,19 @@ class RulesWindow(QWidget):
         return self.grab().save(str(path), "PNG")
 
 
-def import_summary(s: dict[str, Any]) -> str:
-    """ "Imported DIR: N rules, M skipped (why)": the whys come from checking the same directory the
-    way the helper did (the helper's reply only counts them)."""
+def import_summary(s: dict[str, Any], diagnostics: list[str] | None = None) -> str:
+    """ "Imported DIR: N rules, M skipped (why)", the whys from `rules check` diagnostics
+    ("/etc/ananicy.d/x.rules:2: error: malformed line") shortened to file:line: message."""
     path = str(s.get("path", ""))
     # Errors lose a rule or a file, warnings a rule (policy.rules.Severity): both are skipped.
     skipped = int(s.get("errors", 0) or 0) + int(s.get("warnings", 0) or 0)
     head = f"Imported {path}: {s.get('rules')} rules, {skipped} skipped"
-    whys: list[str] = []
-    if skipped:
-        try:
-            found = check_rules([], [Path(path)]).diagnostics
-        except OSError as exc:
-            found = []
-            whys.append(f"cannot read it here: {exc}")
-        whys += [f"{Path(d.path).name}:{d.line}: {d.message}" for d in found if str(d.severity) != "info"]
+    whys = []
+    for d in diagnostics or []:
+        where, _, what = d.partition(": ")
+        what = what.removeprefix("error: ").removeprefix("warning: ")
+        file, _, line = where.rpartition(":")
+        whys.append(f"{Path(file).name}:{line}: {what}" if line.isdigit() else f"{Path(where).name}: {what}")
     if whys:
         more = f"; +{len(whys) - 3} more" if len(whys) > 3 else ""
         head += f" ({'; '.join(whys[:3])}{more})"

@@ -68,6 +68,7 @@ class NotificationsPage(SettingsPage):
         super().__init__(prefs, parent)
         self.enabled = QCheckBox("Show the helper's alerts as desktop notifications")
         self.hidden = QListWidget()
+        self.hidden.setAccessibleName("Alerts you chose not to see again")
         self.unhide = QPushButton("Show these again")
         self.unhide.clicked.connect(self.hidden.clear)
         self.layout_.addWidget(self.enabled)
@@ -93,6 +94,7 @@ class BusPage(SettingsPage):
     def __init__(self, prefs: Prefs, parent: QWidget | None = None) -> None:
         super().__init__(prefs, parent)
         self.bus = QLineEdit()
+        self.bus.setAccessibleName("Bus of the helper")
         self.bus.setPlaceholderText("auto, system, session or a D-Bus address")
         self.layout_.addWidget(QLabel("Bus of the helper (used from the next start):"))
         self.layout_.addWidget(self.bus)
@@ -122,6 +124,7 @@ class SettingsDialog(QDialog):
         self.prefs = Prefs.load()
         self.pages = [page(self.prefs) for page in PAGES]
         self.index = QListWidget()
+        self.index.setAccessibleName("Settings pages")
         self.stack = QStackedWidget()
         for page in self.pages:
             self.index.addItem(page.TITLE)

@@ -13,9 +13,11 @@ from pytestqt.qtbot import QtBot
 
 from smoothdesk.gui.connection import HelperConnection
 from smoothdesk.gui.dashboard import DashboardWindow
+from smoothdesk.gui.demotions import changes
 from smoothdesk.gui.series import SeriesStore, flatten
 from smoothdesk.gui.throttle import Throttle
 from tests.gui.conftest import UserHelper
+from tests.support.procs import named_binary, spawn_hog, stop
 
 TIMEOUT = 20_000
 
@@ -141,3 +143,98 @@ def test_throttle_coalesces_to_the_last_call(qtbot: QtBot) -> None:
     throttle.cancel()
     qtbot.wait(400)
     assert calls == [0, 4]
+
+
+def test_one_unit_per_axis(qtbot: QtBot, dashboard: DashboardWindow) -> None:
+    """Milliseconds, ms per second and the 0-100 score each on a plot of their own."""
+    assert len({dashboard.resp_plot.unit, dashboard.wait_plot.unit, dashboard.score_plot.unit}) == 3
+    for plot in dashboard.time_plots:
+        assert " / " not in plot.getAxis("left").labelText
+    assert set(dashboard.resp_plot.labels) == {
+        "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "focus_cpu_wait_max_ms"
+    }  # fmt: skip
+    assert dashboard.resp_plot.unit == "ms" and dashboard.wait_plot.unit == "ms per second"
+    assert list(dashboard.score_plot.labels) == ["score"]
+    for plot in (dashboard.cpu_plot, dashboard.resp_plot, dashboard.wait_plot):
+        assert "score" not in plot.labels
+    dashboard.store.add(time.time(), {"score": 80.0, "latency_p99_ms": 4.0})
+    dashboard.redraw()
+    assert dashboard.score_plot.getViewBox().viewRange()[1] == [0.0, 100.0]
+    assert dashboard.resp_plot.getViewBox().viewRange()[1][1] <= 5.0  # a 4 ms p99 fills its plot
+
+
+def test_top_apps_have_sparklines(qtbot: QtBot, dashboard: DashboardWindow) -> None:
+    qtbot.waitUntil(lambda: len(dashboard.top_plot.sparks[0].values) >= 2, timeout=TIMEOUT)
+    spark = dashboard.top_plot.sparks[0]
+    assert spark.isVisible() and dashboard.top_plot.names[0].text()
+    points = spark.points()
+    assert len(points) == len(spark.values)
+    bottom = spark.height() - 1
+    for point, value in zip(points, spark.values, strict=True):
+        assert abs(point.y() - (bottom - (spark.height() - 2) * value / spark.top())) < 0.01
+    assert points[-1].x() == pytest.approx(spark.width() - 1)
+
+
+def test_demotions_are_marked_on_the_cpu_plot(
+    qtbot: QtBot, dashboard: DashboardWindow, tmp_path: Path
+) -> None:
+    """A compiler started while the dashboard is open is demoted by rule: a mark says so."""
+    polls = dashboard.top_plot.sparks  # any poll fills the first sparkline
+    qtbot.waitUntil(lambda: len(polls[0].values) >= 1, timeout=TIMEOUT)
+    hog = spawn_hog(named_binary(tmp_path, "cc1plus"), new_session=True)
+    try:
+        qtbot.waitUntil(
+            lambda: any(k == "demoted" and "cc1plus" in t for _, t, k, _ in dashboard.cpu_plot.marks),
+            timeout=TIMEOUT,
+        )
+    finally:
+        stop(hog)
+    when, text, _, line = next(m for m in dashboard.cpu_plot.marks if "cc1plus" in m[1])
+    assert text.startswith("▼ cc1plus") and "background" in text
+    assert abs(when - time.time()) < 30 and line.value() == when
+
+
+def test_demotion_changes() -> None:
+    build = {"id": "a", "name": "make", "class": "normal", "members": []}
+    events, state = changes(None, [build], lambda a: a["name"])
+    assert events == []  # the first poll saw no change
+    busy = dict(build, members=[{"pid": 2, "class": "background", "label": "compiler"}] * 3)
+    events, state = changes(state, [busy], lambda a: a["name"])
+    assert events == [("demoted", "▼ make: 3 compiler")]
+    events, state = changes(state, [busy], lambda a: a["name"])
+    assert events == []
+    events, state = changes(state, [build], lambda a: a["name"])
+    assert events == [("restored", "▲ make restored")]
+    events, _ = changes(state, [dict(build, id="b", **{"class": "idle"})], lambda a: a["name"])
+    assert events == [("demoted", "▼ make: idle")]
+
+
+def test_plots_follow_the_theme(qtbot: QtBot) -> None:
+    """Dark palette: dark plots with light text; back to light, and every plot follows."""
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from smoothdesk.gui.plots import TimePlot
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    original = app.palette()
+    dark = QPalette(original)
+    dark.setColor(QPalette.ColorRole.Base, QColor("#1e1f22"))
+    dark.setColor(QPalette.ColorRole.Window, QColor("#2b2d30"))
+    dark.setColor(QPalette.ColorRole.Text, QColor("#e8e8e8"))
+    try:
+        app.setPalette(dark)
+        plot = TimePlot("CPU", "%", {"cpu_busy": "total"})
+        qtbot.addWidget(plot)
+        assert plot.backgroundBrush().color().name() == "#1e1f22"
+        assert plot.getAxis("left").textPen().color().name() == "#e8e8e8"
+        light = QPalette(original)
+        light.setColor(QPalette.ColorRole.Base, QColor("#ffffff"))
+        light.setColor(QPalette.ColorRole.Text, QColor("#101010"))
+        app.setPalette(light)
+        qtbot.waitUntil(lambda: plot.backgroundBrush().color().name() == "#ffffff", timeout=TIMEOUT)
+        assert plot.getAxis("left").textPen().color().name() == "#101010"
+        assert plot.theme == ("#ffffff", "#101010")
+    finally:
+        app.setPalette(original)

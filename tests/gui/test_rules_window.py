@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
+from smoothdesk.gui.connection import HelperConnection
 from smoothdesk.gui.rule_match import preview
 from smoothdesk.gui.rules_model import LABEL, LAYER, LAYER_ROLE, MATCH, RUNNING, SOURCE
 from smoothdesk.gui.rules_window import RulesWindow, import_summary
@@ -191,7 +192,14 @@ def test_search_and_layer_filter(qtbot: QtBot, window: RulesWindow) -> None:
     assert 0 < window.proxy.rowCount() <= total
 
 
-def test_import_summary_says_what_was_skipped_and_why(tmp_path: Path) -> None:
+def test_import_summary_says_what_was_skipped_and_why(qtbot: QtBot, bus_address: str, tmp_path: Path) -> None:
+    """The helper only counts what it skipped; the window asks `smoothdeskctl rules check` why."""
     (tmp_path / "bad.rules").write_text('{"name": "ok1", "type": "BG_CPUIO"}\n{"name": broken\n')
-    text = import_summary({"path": str(tmp_path), "rules": 1, "errors": 1, "warnings": 0, "total_rules": 9})
-    assert text.startswith(f"Imported {tmp_path}: 1 rules, 1 skipped (bad.rules:2: ")
+    summary = {"path": str(tmp_path), "rules": 1, "errors": 1, "warnings": 0, "total_rules": 9}
+    window = RulesWindow(HelperConnection(bus_address))  # never started: nothing is called
+    qtbot.addWidget(window)
+    window.banner.info(import_summary(summary))
+    assert window.banner.text().startswith(f"Imported {tmp_path}: 1 rules, 1 skipped.")
+    window.explain_skipped(summary)
+    qtbot.waitUntil(lambda: "bad.rules:2: malformed line" in window.banner.text(), timeout=TIMEOUT)
+    assert window.banner.text().startswith(f"Imported {tmp_path}: 1 rules, 1 skipped (bad.rules:2: malformed")
