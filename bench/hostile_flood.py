@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from common import REPO, Workspace
+from dbus_fast import Message
+from dbus_fast.aio import MessageBus
 
 from smoothdesk.dbus.client import HelperClient, connect
 from smoothdesk.dbus.names import BUS_NAME
@@ -21,6 +24,13 @@ from tests.support.users import NOBODY, unprivileged_python
 
 PER_PROCESS = 4  # connections per flooding process: 16 connections = 4 processes
 CLK = os.sysconf("SC_CLK_TCK")
+
+
+async def closed(bus: MessageBus) -> None:
+    """Disconnect and let the loop close the socket (asyncio.run ending first leaks it)."""
+    bus.disconnect()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(bus.wait_for_disconnect(), 5)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -42,8 +52,6 @@ def pct(values: list[float], p: float) -> float:
 
 async def owner_of(client: HelperClient) -> str:
     """The helper's unique name, asked of the bus daemon (whose reply time is the noise floor)."""
-    from dbus_fast import Message
-
     reply = await client.bus.call(
         Message(destination="org.freedesktop.DBus", path="/org/freedesktop/DBus",
                 interface="org.freedesktop.DBus", member="GetNameOwner", signature="s", body=[BUS_NAME])
@@ -74,7 +82,7 @@ async def probe(address: str, pid: int, seconds: float) -> dict[str, Any]:
         rss.append(rss_mb(pid))
         await asyncio.sleep(max(0.0, 0.2 - (time.monotonic() - tick)))
     cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
-    client.bus.disconnect()
+    await closed(client.bus)
     return {"ms": ms, "failures": failures, "owners": owners, "rss": rss, "cpu": cpu, "floor": floor}
 
 
@@ -82,7 +90,7 @@ async def state(address: str) -> dict[str, Any]:
     client = HelperClient(await connect(address))
     s = await client.status()
     apps = {a["id"]: (a["class"], a["pinned"]) for a in await client.apps()}
-    client.bus.disconnect()
+    await closed(client.bus)
     return {"paused": s["paused"], "rules": s["rules"], "apps": apps}
 
 
@@ -191,7 +199,7 @@ def _back(address: str, seconds: float) -> float | None:
         except Exception:
             return False
         finally:
-            bus.disconnect()
+            await closed(bus)
 
     t0 = time.monotonic()
     while time.monotonic() - t0 < seconds:
@@ -215,7 +223,7 @@ def pin(address: str, pid: int) -> bool:
         except Exception:
             return False
         finally:
-            bus.disconnect()
+            await closed(bus)
 
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -5,6 +5,7 @@ the helper stays on the bus, nothing is changed, and the uid is held to its quot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from dbus_fast import Message
+from dbus_fast.aio import MessageBus
 
 from smoothdesk.dbus.client import HelperClient, connect
 from smoothdesk.dbus.names import BUS_NAME
@@ -22,6 +24,13 @@ from tests.support.users import NOBODY, REPO, unprivileged_python
 
 pytestmark = pytest.mark.root
 SECONDS = 8.0
+
+
+async def closed(bus: MessageBus) -> None:
+    """Disconnect and let the loop close the socket (asyncio.run ending first leaks it)."""
+    bus.disconnect()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(bus.wait_for_disconnect(), 5)
 
 
 def flooders(address: str) -> list[subprocess.Popen[str]]:
@@ -57,7 +66,7 @@ async def root_probe(address: str, seconds: float) -> tuple[list[float], list[st
         )  # fmt: skip
         owners.add(str(reply.body[0]) if reply is not None and reply.body else "")
         await asyncio.sleep(0.2)
-    client.bus.disconnect()
+    await closed(client.bus)
     return ms, failures, owners
 
 
@@ -70,7 +79,7 @@ async def state(address: str) -> dict[str, Any]:
         except Exception:
             await asyncio.sleep(0.1)
     apps = await client.apps()
-    client.bus.disconnect()
+    await closed(client.bus)
     return {"paused": s["paused"], "rules": s["rules"], "pins": [a["id"] for a in apps if a["pinned"]]}
 
 

@@ -4,6 +4,7 @@ client that never reads, and the helper is back (or has exited non-zero, restori
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import time
@@ -31,6 +32,13 @@ TIGHT = CONFIG.replace(
     '<auth>EXTERNAL</auth>\n  <limit name="max_incoming_bytes">1000000</limit>\n'
     '  <limit name="max_outgoing_bytes">100000000</limit>',
 )
+
+
+async def closed(bus: MessageBus) -> None:
+    """Disconnect and let the loop close the socket (asyncio.run ending first leaks it)."""
+    bus.disconnect()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(bus.wait_for_disconnect(), 5)
 
 
 @pytest.fixture
@@ -62,7 +70,7 @@ async def _status(address: str, timeout: float = 1.0) -> dict[str, object] | Non
     except (BusError, TimeoutError, EOFError):
         return None
     finally:
-        bus.disconnect()
+        await closed(bus)
 
 
 def demoted(pid: int) -> bool:
@@ -78,7 +86,7 @@ def pin(address: str, pid: int) -> None:
         try:
             await HelperClient(bus).set_class(str(pid), "background")
         finally:
-            bus.disconnect()
+            await closed(bus)
 
     assert wait_for(lambda: _tried(call), 10), "the helper did not take the pin"
 
@@ -215,6 +223,7 @@ def test_a_client_that_never_reads_cannot_wedge_the_helper(shared_tmp: Path) -> 
                         break
                 stuck = 0 if answered is not None else 1
                 hostile.disconnect()
+                hostile._sock.close()  # its reader is gone, so dbus-fast would never close it
                 return answered, stuck
 
             answered, _ = asyncio.run(scenario())
@@ -225,6 +234,13 @@ def test_a_client_that_never_reads_cannot_wedge_the_helper(shared_tmp: Path) -> 
         finally:
             helper.terminate()
             helper.wait(timeout=15)
+
+
+async def _close(buses: list[MessageBus]) -> None:
+    for bus in buses:
+        bus.disconnect()
+    waits = asyncio.gather(*(b.wait_for_disconnect() for b in buses), return_exceptions=True)
+    await asyncio.wait_for(waits, 10)  # their sockets close in the loop
 
 
 def test_the_session_agent_reports_again_after_the_bus_restarts(
@@ -268,8 +284,7 @@ def test_the_session_agent_reports_again_after_the_bus_restarts(
     finally:
         agent.terminate()
         agent.wait(timeout=15)
-        for bus in fillers:
-            bus.disconnect()
+        fill.run_until_complete(_close(fillers))
         fill.close()
         helper.terminate()
         helper.wait(timeout=30)
