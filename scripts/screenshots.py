@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.support.bus import private_bus  # noqa: E402
-from tests.support.procs import named_binary, spawn_hog, stop, wait_for  # noqa: E402
+from tests.support.procs import named_binary, stop, wait_for  # noqa: E402
 from tests.support.xsession import missing_tools, xsession  # noqa: E402
 
 EXPECTED = ("tray.png", "screen.png", "dashboard.png", "applications.png", "rules.png")
@@ -40,7 +40,12 @@ def main(argv: list[str]) -> int:
             config = tmp / "helper.toml"
             config.write_text("[helper]\ntick = 1.0\n[rules]\nananicy_dirs = []\n")
             log = tmp / "helper.log"
-            hog = spawn_hog(named_binary(tmp, "cc1plus"))
+            # A build as a person starts one: `timeout 600 make -j2` in ~/src/foo, its compiler spinning.
+            src = tmp / "src" / "foo"
+            src.mkdir(parents=True)
+            named_binary(src, "cc1plus")
+            (src / "Makefile").write_text("all:\n\t./cc1plus -c 'while :; do :; done'\n")
+            hog = subprocess.Popen(["timeout", "600", "make", "-j2"], cwd=src, start_new_session=True)
             helper_cmd = [sys.executable, "-m", "smoothdesk.helper.main", "--bus", bus, "--user", "--dry-run"]
             helper_cmd += ["--config", str(config), "--run-dir", str(tmp / "run")]
             with log.open("wb") as err:
@@ -54,6 +59,7 @@ def main(argv: list[str]) -> int:
                     "QT_QPA_PLATFORM": "xcb",
                     "XDG_RUNTIME_DIR": str(tmp),
                     "XDG_CONFIG_HOME": str(tmp),
+                    "HOME": str(tmp),
                 }
                 env.pop("DBUS_SESSION_BUS_ADDRESS", None)
                 app_cmd = [sys.executable, "-m", "smoothdesk.gui.app", "--bus", bus, "--no-agent"]

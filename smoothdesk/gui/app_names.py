@@ -53,7 +53,8 @@ def command_text(argv: Sequence[str], depth: int = 0) -> str:
                     return command_text(inner, depth + 1)
                 return _shorten(script)
             args = [w for w in rest if not w.startswith("-")]
-            if not args:
+            # No script, or one read from a pipe (`bash <(curl ...)` runs /dev/fd/63): the shell it is.
+            if not args or args[0].startswith(("/dev/fd/", "/proc/")):
                 return prog
             first = rest.index(args[0])
             return _shorten(" ".join([_base(args[0]), *rest[first + 1 :]]))
@@ -67,6 +68,16 @@ def home_short(path: str, home: str | None = None) -> str:
     if home and home != "/" and (path == home or path.startswith(home.rstrip("/") + "/")):
         return "~" + path[len(home.rstrip("/")) :]
     return path
+
+
+def runs_a_program(app: Mapping[str, Any]) -> bool:
+    """A process-tree group led by a shell, an interpreter or a wrapper: what it runs (a script, a
+    build) is what the person knows it by, not the desktop entry of "Python" or "Bash"."""
+    prog = _base(str(app.get("name") or ""))
+    command = [str(w) for w in app.get("command") or []]
+    leader = _base(command[0]) if command else prog
+    generic = {prog, leader} & (WRAPPERS | SHELLS) or any(_INTERPRETER.match(p) for p in (prog, leader))
+    return app.get("kind") == "tree" and bool(generic) and command_text(command) not in ("", prog, leader)
 
 
 def build_title(app: Mapping[str, Any]) -> str:

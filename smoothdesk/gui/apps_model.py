@@ -14,7 +14,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QIcon
 
-from smoothdesk.gui.app_names import build_title, where_text
+from smoothdesk.gui.app_names import build_title, runs_a_program, where_text
 from smoothdesk.gui.desktop_entries import DesktopEntries, DesktopEntry, icon_file
 
 COLUMNS = ("Application", "Class", "Why", "CPU %", "Memory", "IO", "Nice")
@@ -118,7 +118,7 @@ class AppsModel(QAbstractItemModel):
         return next((i for i, a in enumerate(self._rows) if a["id"] == app_id), -1)
 
     def entry(self, app: dict[str, Any]) -> DesktopEntry | None:
-        return self.entries.lookup(app)
+        return None if runs_a_program(app) else self.entries.lookup(app)
 
     def display_name(self, app: dict[str, Any]) -> str:
         return display_name(app, self.entry(app))

@@ -87,7 +87,8 @@ class AppsWindow(QWidget):
         self.table.customContextMenuRequested.connect(self._context_menu)
         header = self.table.header()
         header.setSectionResizeMode(REASONS, QHeaderView.ResizeMode.Stretch)
-        self.table.setColumnWidth(0, 220)
+        self.table.setColumnWidth(0, 260)
+        self.table.setColumnWidth(CLASS, 190)
 
         self.class_choice = QComboBox()
         self.class_choice.setAccessibleName("Class for the selected application")

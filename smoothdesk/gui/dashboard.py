@@ -167,9 +167,6 @@ class DashboardWindow(QWidget):
         when = float(sample.get("time", time.time()))
         self.store.add(when, flatten(sample, self._mem_total, self._swap_total))
         self.wait_label.setText(wait_text(sample))
-        top = sample.get("top_apps")
-        if isinstance(top, list) and top:
-            self._set_top([dict(a) for a in top if isinstance(a, dict)])
         self._redraw_throttled()
 
     def set_range(self, seconds: float) -> None:

@@ -42,11 +42,20 @@ class Themed:
             axis.setPen(pg.mkPen(muted))
             axis.setTextPen(pg.mkPen(text))
         item.titleLabel.setText(item.titleLabel.text, color=text.name())
-        if item.legend is not None:
-            item.legend.setLabelTextColor(text)
+        self._colour_legend(text)
         for label in self.theme_texts():
             label.setColor(muted)
         self.theme = (background.name(), text.name())
+
+    def _colour_legend(self: Any, text: QColor | None = None) -> None:
+        """setLabelTextColor only affects labels added later: existing ones are set again."""
+        legend = self.getPlotItem().legend
+        if legend is None:
+            return
+        colour = text or theme_colours(self)[1]
+        legend.setLabelTextColor(colour)
+        for _, label in legend.items:
+            label.setText(label.text, color=colour.name())
 
     def theme_texts(self: Any) -> list[pg.TextItem]:
         return [self.empty_text] if hasattr(self, "empty_text") else []
@@ -133,6 +142,8 @@ class TimePlot(Themed, ManualPaint, pg.PlotWidget):  # type: ignore[misc]
         if key not in self.curves:
             pen = pg.mkPen(PALETTE[len(self.curves) % len(PALETTE)], width=2)
             self.curves[key] = self.plot([], [], name=label, pen=pen)
+            if hasattr(self, "theme"):
+                self._colour_legend()
             self.labels.setdefault(key, label)
         return self.curves[key]
 

@@ -30,11 +30,14 @@ from smoothdesk.gui.banner import Banner, describe_error
 from smoothdesk.gui.rule_form import RuleForm
 from smoothdesk.gui.rule_match import MATCHERS, Preview, preview
 from smoothdesk.gui.rules_model import (
+    CLASS,
     LABEL,
+    LAYER,
     LAYERS,
     MATCH,
     RULE_ROLE,
     RULES_HELP,
+    RUNNING,
     SOURCE,
     RulesFilter,
     RulesModel,
@@ -95,9 +98,10 @@ class RulesWindow(QWidget):
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(MATCH, QHeaderView.ResizeMode.Stretch)
-        self.table.setColumnWidth(LABEL, 170)
-        self.table.setColumnWidth(SOURCE, 150)
+        for col, width in ((LABEL, 150), (CLASS, 170), (LAYER, 100), (SOURCE, 150), (RUNNING, 64)):
+            self.table.setColumnWidth(col, width)
         self.table.setWordWrap(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         self.table.doubleClicked.connect(lambda _: self.edit_selected())
         buttons = QHBoxLayout()
         for text, slot in (
@@ -142,12 +146,12 @@ class RulesWindow(QWidget):
         split.addWidget(left)
         split.addWidget(editor)
         split.setStretchFactor(0, 3)
-        split.setSizes([760, 340])
+        split.setSizes([900, 300])
         self.banner = Banner()
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addWidget(split, 1)
-        self.resize(1200, 640)
+        self.resize(1280, 640)
         self.new_rule()
 
     # loading, only while shown

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRect, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QTreeView, QWidget
 
 from smoothdesk.gui.tray import WINDOWS
 
@@ -44,6 +44,10 @@ def _grab_windows(app: TrayApp, directory: Path, opened: dict[str, QWidget | Non
             )
             continue
         path = directory / FILE_NAMES[name]
+        tree = getattr(window, "table", None)
+        if isinstance(tree, QTreeView):  # show apps with the processes classed apart from them
+            tree.expandAll()
+            tree.doItemsLayout()
         _save(window.grab().save(str(path)), path)
         window.close()
     app.quit()
