@@ -86,9 +86,12 @@ class AppsWindow(QWidget):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         header = self.table.header()
+        header.setStretchLastSection(False)  # the reasons take the room, not the nice column
         header.setSectionResizeMode(REASONS, QHeaderView.ResizeMode.Stretch)
         self.table.setColumnWidth(0, 260)
         self.table.setColumnWidth(CLASS, 190)
+        for col in (CPU, CPU + 1, CPU + 2, CPU + 3):  # CPU, memory, IO, nice: figures, not prose
+            self.table.setColumnWidth(col, 80)
 
         self.class_choice = QComboBox()
         self.class_choice.setAccessibleName("Class for the selected application")

@@ -126,7 +126,8 @@ class TimePlot(Themed, ManualPaint, pg.PlotWidget):  # type: ignore[misc]
             movable=False,
             pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DotLine),
             label=text,
-            labelOpts={"position": 0.92, "color": colour, "rotateAxis": (1, 0), "anchors": [(0, 0), (0, 0)]},
+            # Left of the line: the newest marks are at the plot's right edge, where a label would be cut.
+            labelOpts={"position": 0.95, "color": colour, "anchors": [(1, 0), (1, 0)]},
         )
         self.addItem(line, ignoreBounds=True)
         self.marks.append((when, text, kind, line))
