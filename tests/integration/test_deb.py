@@ -19,7 +19,6 @@ from smoothdesk.dbus.names import BUS_NAME, INTERFACE, OBJECT_PATH
 from tests.support import deb as debs
 from tests.support.bus import system_bus_config
 from tests.support.tools import needs
-from tests.support.users import drop_to_nobody
 
 pytestmark = [
     pytest.mark.root,
@@ -75,44 +74,20 @@ EXPECTED_FILES = (
 ADMIN_CONFIG = "# changed by the test\n[helper]\ndry_run = true\n[rules]\nananicy_dirs = []\n"
 
 
-class Lintian:
-    """lintian started as soon as the .deb exists (it takes minutes), read by the last test."""
-
-    def __init__(self, deb: Path) -> None:
-        self.proc = subprocess.Popen(
-            ["lintian", "--tag-display-limit", "0", "--display-info", str(deb)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd="/",
-            env={**os.environ, "HOME": "/tmp"},
-            preexec_fn=drop_to_nobody,  # lintian warns against running as root
-        )
-
-    def result(self) -> tuple[int, list[str]]:
-        out, _ = self.proc.communicate(timeout=1500)
-        return self.proc.returncode, out.splitlines()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate()
-
-
 @pytest.fixture(scope="module")
 def deb() -> Path:
     return debs.built_deb()
 
 
 @pytest.fixture(scope="module")
-def lintian(deb: Path) -> Iterator[Lintian]:
-    run = Lintian(deb)
+def lintian(deb: Path) -> Iterator[debs.Lintian]:
+    run = debs.Lintian(deb)
     yield run
     run.close()
 
 
 @pytest.fixture(scope="module")
-def root(deb: Path, lintian: Lintian) -> Iterator[debs.Root]:
+def root(deb: Path, lintian: debs.Lintian) -> Iterator[debs.Root]:
     missing = [
         p
         for p in _depends(deb)
@@ -414,7 +389,7 @@ def test_remove_keeps_the_changed_conffile_and_purge_leaves_nothing(root: debs.R
     assert status.returncode != 0 or status.stdout.strip() in ("", "un")
 
 
-def test_lintian_reports_no_errors(lintian: Lintian, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lintian_reports_no_errors(lintian: debs.Lintian, capsys: pytest.CaptureFixture[str]) -> None:
     code, lines = lintian.result()
     errors = [line for line in lines if line.startswith("E:")]
     warnings = sorted({" ".join(line.split()[:3]) for line in lines if line.startswith("W:")})

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tests.support import reaper
-from tests.support.users import REPO
+from tests.support.users import REPO, drop_to_nobody
 
 BUILD = REPO / "scripts/build-deb.sh"
 TOOLS = ("dpkg-buildpackage", "dh", "dh_virtualenv", "lintian")
@@ -70,6 +70,30 @@ def built_deb() -> Path:
         raise AssertionError(f"make deb failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
     assert deb.is_file(), result.stdout
     return deb
+
+
+class Lintian:
+    """lintian started as soon as the .deb exists (it takes minutes), read by the last test."""
+
+    def __init__(self, deb: Path) -> None:
+        self.proc = subprocess.Popen(
+            ["lintian", "--tag-display-limit", "0", "--display-info", str(deb)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd="/",
+            env={**os.environ, "HOME": "/tmp"},
+            preexec_fn=drop_to_nobody,  # lintian warns against running as root
+        )
+
+    def result(self) -> tuple[int, list[str]]:
+        out, _ = self.proc.communicate(timeout=1500)
+        return self.proc.returncode, out.splitlines()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
 
 
 class Root:
