@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from smoothdesk.core.decision import Hints
 from smoothdesk.core.group import AppGroup
 from smoothdesk.core.process import ProcessRecord
+from smoothdesk.dbus.procref import start_time
 
 
 @dataclass(slots=True)
@@ -107,11 +109,20 @@ class ReportBook:
         """Forget a reporter that left the bus; True if it had said anything."""
         return self.reports.pop(source, None) is not None
 
-    def prune(self, procs: dict[int, ProcessRecord]) -> bool:
-        """Forget hinted processes that exited, so a reused pid never inherits a hint."""
+    def prune(self, procs: dict[int, ProcessRecord], proc_root: Path = Path("/proc")) -> bool:
+        """Forget hinted processes that exited, so a reused pid never inherits a hint.
+
+        A process the table has not read yet (a window opened since the last sweep) is asked of
+        the kernel: the agent reports a focus once, so dropping it would lose it for good.
+        """
+
+        def alive(pid: int, start: int) -> bool:
+            if pid in procs:
+                return procs[pid].start_time == start
+            return start_time(pid, proc_root) == start
 
         def live(hinted: dict[int, int]) -> dict[int, int]:
-            return {p: s for p, s in hinted.items() if p in procs and procs[p].start_time == s}
+            return {p: s for p, s in hinted.items() if alive(p, s)}
 
         changed = False
         for report in self.reports.values():
