@@ -24,8 +24,10 @@ APT_DESKTOP := xvfb openbox trayer xdotool x11-utils x11-apps pulseaudio pulseau
   libxcb-shape0 libxcb-xkb1 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 fonts-dejavu-core \
   desktop-file-utils
 # `make deb` and its tests: Debian's packaging tools with dh-virtualenv, lintian, appstreamcli to
-# validate the metainfo, man-db to render the man pages, zsh and fish to load the completions.
-APT_DEB := debhelper dh-virtualenv dpkg-dev fakeroot python3-venv lintian appstream man-db zsh fish
+# validate the metainfo, man-db to render the man pages, zsh and fish to load the completions,
+# and Debian's setuptools and wheel for the offline wheel build.
+APT_DEB := debhelper dh-virtualenv dpkg-dev fakeroot python3-venv lintian appstream man-db zsh fish \
+  python3-setuptools python3-wheel
 
 .PHONY: run test lint bench screenshots system-deps clean install deb
 
