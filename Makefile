@@ -25,9 +25,11 @@ APT_DESKTOP := xvfb openbox trayer xdotool x11-utils x11-apps pulseaudio pulseau
   desktop-file-utils
 # `make deb` and its tests: Debian's packaging tools with dh-virtualenv, lintian, appstreamcli to
 # validate the metainfo, man-db to render the man pages, zsh and fish to load the completions,
-# and Debian's setuptools and wheel for the offline wheel build.
+# and Debian's setuptools and wheel for the offline wheel build; plus the .deb's Depends not
+# listed above, which dpkg --install in the test root needs (the Wayland client libraries and others).
 APT_DEB := debhelper dh-virtualenv dpkg-dev fakeroot python3-venv lintian appstream man-db zsh fish \
-  python3-setuptools python3-wheel
+  python3-setuptools python3-wheel python3.11 libwayland-client0 libwayland-cursor0 libwayland-egl1 \
+  libxkbcommon0 libfreetype6 libx11-6 libxcb1 libxcb-render0 libstdc++6 libgcc-s1
 
 .PHONY: run test lint bench screenshots system-deps clean install deb
 
