@@ -185,7 +185,10 @@ def test_unclassified_hog_is_demoted_as_noisy_neighbour(helper: Helper, tmp_path
         helper.start()
         assert wait_for(lambda: all(demoted(p) for p in children(job.pid)), 15), helper.log.read_text()
         (app,) = [a for a in ctl(helper.bus, "apps") if job.pid in a["pids"]]
-        assert app["class"] == "background"
+        # The load is demoted, not the app: the idle job shell that started it keeps its class.
+        assert app["class"] == "normal"
+        assert app["summary"] == "normal · 3 busy processes background", app
+        assert not demoted(job.pid)
         assert any(r.startswith("noisy:") for r in app["reasons"]), app["reasons"]
     finally:
         os.killpg(job.pid, signal.SIGKILL)
