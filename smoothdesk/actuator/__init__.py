@@ -1,6 +1,6 @@
 """The only code that changes the system: levers, journal of originals, rollback."""
 
-from smoothdesk.actuator.actuator import Actuator, recover
+from smoothdesk.actuator.actuator import Actuator
 from smoothdesk.actuator.cgroup_fs import CgroupV1Backend, CgroupV2Backend
 from smoothdesk.actuator.cgroups import (
     CgroupBackend,
@@ -13,6 +13,7 @@ from smoothdesk.actuator.errors import ActuatorError
 from smoothdesk.actuator.journal import Journal, default_run_dir
 from smoothdesk.actuator.levers import DEFAULT_LEVERS, LeverSet, thread_target, user_mode_levers
 from smoothdesk.actuator.memory import MemoryOrders, MemoryReport
+from smoothdesk.actuator.recovery import recover
 from smoothdesk.actuator.report import ApplyReport
 from smoothdesk.actuator.systemd import SystemdBackend
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import copy
+import functools
 import logging
-import os
 import threading
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from smoothdesk.actuator import autogroups as ag
@@ -24,30 +22,16 @@ from smoothdesk.actuator.journal import (
 )
 from smoothdesk.actuator.levers import DEFAULT_LEVERS, NO_LEVERS, LeverSet, user_mode_levers, without_slices
 from smoothdesk.actuator.memory import MemoryLevers, MemoryOrders, MemoryReport
+from smoothdesk.actuator.plans import CgroupPlan, ProcPlan
 from smoothdesk.actuator.report import ApplyReport
 from smoothdesk.actuator.restore import Restorer
 from smoothdesk.actuator.syscalls import list_tids, read_start_time
 from smoothdesk.actuator.tally import Tally
-from smoothdesk.actuator.threads import ThreadChange, execute, plan_threads
+from smoothdesk.actuator.threads import execute, plan_threads
+from smoothdesk.actuator.wanted import cgroup_targets, eligible, wanted_levers
 from smoothdesk.core import AppGroup, Decision, PriorityClass, ProcessRecord, ProcKey
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class _ProcPlan:
-    rec: ProcessRecord
-    klass: PriorityClass
-    changes: list[ThreadChange]
-    tids: frozenset[int]
-
-
-@dataclass(slots=True)
-class _CgroupPlan:
-    target: str
-    rec: ProcessRecord
-    klass: PriorityClass
-    levers: LeverSet
 
 
 class Actuator:
@@ -94,6 +78,7 @@ class Actuator:
         self._lock = threading.Lock()
         self._restorer = Restorer(proc_root, cgroup_backend)
         self._inherit = Inheritance(proc_root, cgroup_backend, self.levers, user_uid)
+        self._eligible = functools.partial(eligible, user_uid=user_uid)
         self._memory = MemoryLevers(proc_root, cgroup_backend, self._eligible)
 
     # ---- public API -------------------------------------------------------------------------
@@ -114,7 +99,7 @@ class Actuator:
             data = copy.deepcopy(self._data) if self.dry_run else self._data
             # Children born demoted are journaled first, with their parents' originals.
             self._dirty = bool(self._inherit.adopt_table(data, processes)) or self._dirty
-            wanted = self._wanted(decisions, groups, processes)
+            wanted = wanted_levers(decisions, groups, processes, self.levers, self._eligible)
             proc_plans = [
                 p
                 for pid, (klass, _) in wanted.items()
@@ -159,11 +144,11 @@ class Actuator:
             self._dirty = self._inherit.adopt_record(data, record) or self._dirty
             plan = self._plan_proc(record, klass, data, tally, verify=True)
             levers = self.levers.get(klass, NO_LEVERS)
-            cg_plans: list[_CgroupPlan] = []
+            cg_plans: list[CgroupPlan] = []
             if self.backend is not None and self.backend.per_process and levers.touches_cgroup:
                 target = self.backend.target(record)
                 if target is not None and self._plan_cgroup_target(target, record, klass, data, tally):
-                    cg_plans.append(_CgroupPlan(target, record, klass, levers))
+                    cg_plans.append(CgroupPlan(target, record, klass, levers))
             self._commit(data)
             self._run([plan] if plan else [], cg_plans, [], data, tally)
             return tally.done()
@@ -257,40 +242,6 @@ class Actuator:
 
     # ---- planning ---------------------------------------------------------------------------
 
-    def _eligible(self, rec: ProcessRecord) -> bool:
-        """Defence in depth for the never-touch list (the policy already filters these)."""
-        if rec.pid <= 1 or rec.kernel_thread or rec.realtime or rec.pid == os.getpid():
-            return False
-        return self.user_uid is None or rec.uid == self.user_uid
-
-    def _pulls(self, decision: Decision) -> bool:
-        """Whether any class in the decision pulls a lever here."""
-        classes = {decision.klass, *(m.klass for m in decision.members)}
-        return decision.manage and any(self.levers.get(k, NO_LEVERS) != NO_LEVERS for k in classes)
-
-    def _wanted(
-        self,
-        decisions: Mapping[str, Decision],
-        groups: Sequence[AppGroup],
-        processes: Mapping[int, ProcessRecord],
-    ) -> dict[int, tuple[PriorityClass, LeverSet]]:
-        wanted: dict[int, tuple[PriorityClass, LeverSet]] = {}
-        for group in groups:
-            decision = decisions.get(group.id)
-            if decision is None or not self._pulls(decision):
-                continue
-            # Classes are per process: a group's build is demoted, the app that runs it is not
-            # (it may get the focused class's slice, the one lever that takes nothing from others).
-            classes = decision.classes()
-            for pid in group.members:
-                klass = classes.get(pid, decision.klass)
-                if self.levers.get(klass, NO_LEVERS) == NO_LEVERS or pid in decision.exempt:
-                    continue
-                rec = processes.get(pid)
-                if rec is not None and self._eligible(rec):
-                    wanted[pid] = (klass, self.levers.get(klass, NO_LEVERS))
-        return wanted
-
     def _alive(self, key: ProcKey) -> bool:
         try:
             return read_start_time(key.pid, self.proc_root) == key.start_time
@@ -305,7 +256,7 @@ class Actuator:
         tally: Tally,
         *,
         verify: bool = False,
-    ) -> _ProcPlan | None:
+    ) -> ProcPlan | None:
         subject, key = f"proc:{rec.key}", rec.key
         levers = self.levers.get(klass, NO_LEVERS)
         if not levers.touches_threads:
@@ -339,7 +290,7 @@ class Actuator:
             if not self.dry_run:
                 self._tids[key] = frozenset(tids)
             return None
-        return _ProcPlan(rec, klass, changes, frozenset(tids))
+        return ProcPlan(rec, klass, changes, frozenset(tids))
 
     def _plan_cgroups(
         self,
@@ -347,26 +298,16 @@ class Actuator:
         processes: Mapping[int, ProcessRecord],
         data: JournalData,
         tally: Tally,
-    ) -> tuple[list[_CgroupPlan], list[str]]:
-        backend = self.backend
-        if backend is None:
+    ) -> tuple[list[CgroupPlan], list[str]]:
+        if self.backend is None:
             return [], []
-        by_target: dict[str, list[int]] = defaultdict(list)
-        for pid, (_, levers) in wanted.items():
-            if levers.touches_cgroup and (t := backend.target(processes[pid])) is not None:
-                by_target[t].append(pid)
-        if not backend.per_process:
-            # A unit's weight hits every process in it: only when all of them are demoted.
-            for rec in processes.values():
-                t = backend.target(rec)
-                if t in by_target and rec.pid not in by_target[t]:
-                    del by_target[t]
+        by_target = cgroup_targets(wanted, processes, self.backend)
         plans = []
         for target, pids in by_target.items():
             klass = min((wanted[p][0] for p in pids), key=lambda k: k.rank)
             rec = processes[pids[0]]
             if self._plan_cgroup_target(target, rec, klass, data, tally):
-                plans.append(_CgroupPlan(target, rec, klass, self.levers[klass]))
+                plans.append(CgroupPlan(target, rec, klass, self.levers[klass]))
         return plans, [t for t in data.cgroups if t not in by_target]
 
     def _plan_cgroup_target(
@@ -409,8 +350,8 @@ class Actuator:
 
     def _run(
         self,
-        procs: list[_ProcPlan],
-        cgroups: list[_CgroupPlan],
+        procs: list[ProcPlan],
+        cgroups: list[CgroupPlan],
         autogroups: list[ag.AutogroupPlan],
         data: JournalData,
         tally: Tally,
@@ -418,7 +359,7 @@ class Actuator:
         for p in procs:
             subject = f"proc:{p.rec.key}"
             if self.dry_run:
-                tally.action(_describe(p))
+                tally.action(p.describe())
                 tally.mark(subject, "changed")
                 continue
             err = execute(p.rec.pid, p.changes, self.proc_root)
@@ -445,31 +386,3 @@ class Actuator:
 
     def _forget(self, key: ProcKey) -> None:
         self._tids.pop(key, None)
-
-
-def _describe(plan: _ProcPlan) -> str:
-    c = plan.changes[0]
-    parts = [
-        f"{name} {getattr(c.current, name)} -> {getattr(c.target, name)}"
-        for name in ("nice", "policy", "ioprio", "slice_ns")
-        if getattr(c.current, name) != getattr(c.target, name)
-    ]
-    return (
-        f"{'demote' if plan.klass.demoted else 'set'} {plan.rec.pid} ({plan.rec.comm}) "
-        f"to {plan.klass.value}: "
-        f"{len(plan.changes)} thread(s): {', '.join(parts)}"
-    )
-
-
-def recover(
-    run_dir: Path,
-    *,
-    proc_root: Path = Path("/proc"),
-    cgroup_backend: CgroupBackend | None = None,
-) -> ApplyReport:
-    """Restore from a journal a crashed run left in `run_dir` (no journal: nothing to do)."""
-    actuator = Actuator(run_dir, proc_root=proc_root, cgroup_backend=cgroup_backend)
-    try:
-        return actuator.recover()
-    finally:
-        actuator.close()
