@@ -101,8 +101,9 @@ def test_fuzz_every_method_as_nobody(bus_address: str, shared_tmp: Path) -> None
         send()
         assert helper.poll() is None
         after = state(bus_address)
-        # Other processes on the machine come and go meanwhile: compare the groups both saw.
-        common = before["apps"].keys() & after["apps"].keys()
+        # Other processes on the machine come and go meanwhile: compare the groups both saw. The
+        # fuzzing client's own group (nobody's) is busy, so the noisy-neighbour rule may demote it.
+        common = {a for a in before["apps"].keys() & after["apps"].keys() if not a.startswith("tree:65534:")}
         assert {k: after["apps"][k] for k in common} == {k: before["apps"][k] for k in common}
         assert (after["paused"], after["rules"]) == (before["paused"], before["rules"])
         assert not any(pinned for _, pinned in after["apps"].values())
