@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.helperproc import helper  # noqa: F401 (a real helper process, as a fixture)
+
 
 @pytest.fixture
 def procs() -> Iterator[list[subprocess.Popen[bytes]]]:

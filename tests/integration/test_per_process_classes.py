@@ -18,20 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_helper_daemon import Helper, ctl, demoted
+from tests.support.helperproc import Helper, ctl, demoted
 from tests.support.procs import named_binary, sched_state, stop, wait_for
 
 pytestmark = pytest.mark.root
 
 SYSTEMD_V1 = Path("/sys/fs/cgroup/systemd")
-
-
-@pytest.fixture
-def helper(bus_address: str, tmp_path: Path) -> Iterator[Helper]:
-    h = Helper(bus_address, tmp_path)
-    yield h
-    if h.proc is not None and h.proc.poll() is None:
-        h.signal(signal.SIGTERM)
 
 
 def autogroup_nice(pid: int) -> str:
