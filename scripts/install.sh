@@ -56,6 +56,6 @@ install_files "$PKG/metainfo" '*.metainfo.xml' "$PREFIX/share/metainfo"
 # The unit names the executable by its path; keep it pointing where pip put it.
 if [ "$PREFIX" != /usr ]; then
     unit=$DESTDIR$UNITDIR/smoothdesk-helper.service
-    sed -i "s|^ExecStart=/usr/bin/|ExecStart=$PREFIX/bin/|" "$unit"
-    echo "adjusted ExecStart in $unit for PREFIX=$PREFIX"
+    sed -i -e "s|^ExecStart=/usr/bin/|ExecStart=$PREFIX/bin/|" -e "s|^ExecStopPost=/usr/bin/|ExecStopPost=$PREFIX/bin/|" "$unit"
+    echo "adjusted ExecStart and ExecStopPost in $unit for PREFIX=$PREFIX"
 fi

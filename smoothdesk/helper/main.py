@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--once", action="store_true", help="run one tick, print decisions, exit")
     p.add_argument("--json", action="store_true", help="with --once: print JSON")
+    p.add_argument(
+        "--recover",
+        action="store_true",
+        help="only restore what a journal left in the run directory records (a killed helper's "
+        "changes), then exit: no bus, no tick; run it only when no helper runs (the unit's ExecStopPost)",
+    )
     p.add_argument("--config", type=Path, help="extra config file, applied last")
     p.add_argument("--tick", type=float, help="seconds between ticks (default from config: 1)")
     p.add_argument("--run-dir", type=Path, help="where the journal lives (default /run/smoothdesk)")
@@ -148,10 +154,43 @@ def _once(daemon: Daemon, as_json: bool) -> int:
     return 0
 
 
+def _recover(args: argparse.Namespace) -> int:
+    """Restore from the journal a killed helper left (a SIGTERM during the interpreter's start, a
+    SIGKILL), with the cgroup lever the config names, as the daemon would."""
+    import logging
+
+    from smoothdesk.actuator.journal import JOURNAL_NAME
+    from smoothdesk.actuator.recovery import recover
+    from smoothdesk.config.loader import load_settings
+    from smoothdesk.config.paths import config_files, run_dir
+    from smoothdesk.core.errors import SmoothDeskError
+    from smoothdesk.helper.daemon import _cgroup_backend
+
+    user_mode = args.user or os.geteuid() != 0
+    try:
+        where = args.run_dir or run_dir(user_mode)
+        if not (where / JOURNAL_NAME).exists():
+            logging.getLogger("smoothdesk.helper").info("recover: no journal in %s, nothing to do", where)
+            return 0
+        settings = load_settings(config_files(user_mode), args.config)
+        backend = _cgroup_backend(str(settings.get("actuator", "cgroup")), user_mode)
+        report = recover(where, cgroup_backend=backend)
+    except (SmoothDeskError, OSError) as exc:
+        print(f"smoothdesk-helper: --recover: {exc}", file=sys.stderr)
+        return 1
+    logging.getLogger("smoothdesk.helper").info(
+        "recover: restored %d changes from %s (%d could not be undone)",
+        report.restored, where, report.irreversible,
+    )  # fmt: skip
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     signals = StartupSignals()
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
+    if args.recover:
+        return _recover(args)
     _start_clean(args)
     if args.tick is not None and not 0.05 <= args.tick <= 60:
         print("smoothdesk-helper: --tick must be between 0.05 and 60 seconds", file=sys.stderr)

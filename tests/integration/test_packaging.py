@@ -594,7 +594,9 @@ def test_every_file_under_packaging_is_installed_or_not_ours(tmp_path: Path) -> 
 def test_install_with_another_prefix_points_the_unit_at_that_prefix(tmp_path: Path) -> None:
     _run_install(tmp_path, "/usr/local")
     unit = tmp_path / "usr/local/lib/systemd/system/smoothdesk-helper.service"
-    assert _unit_settings(unit.read_text())["ExecStart"] == ["/usr/local/bin/smoothdesk-helper --bus system"]
+    settings = _unit_settings(unit.read_text())
+    assert settings["ExecStart"] == ["/usr/local/bin/smoothdesk-helper --bus system"]
+    assert settings["ExecStopPost"] == ["/usr/local/bin/smoothdesk-helper --recover"]
     assert (tmp_path / "usr/local/share/smoothdesk/config.toml").is_file()
     assert (tmp_path / "usr/local/etc/smoothdesk/config.toml").is_file()
     assert not (tmp_path / "usr/lib").exists()
