@@ -8,6 +8,7 @@ generated is kept in the tree; `build_extension` is also what a package build wo
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import subprocess
@@ -88,9 +89,37 @@ def shell_major(env: Mapping[str, str]) -> int:
     return int(found.group(1))
 
 
+def system_copy(env: Mapping[str, str], relative: str) -> Path | None:
+    """The package's system-wide copy (XDG_DATA_DIRS/relative), unless this user has one of their
+    own, which the compositor would load instead and which is then kept up to date as before."""
+    if (data_home(env) / relative).exists():
+        return None
+    for d in env.get("XDG_DATA_DIRS", "/usr/local/share:/usr/share").split(":"):
+        if d and (Path(d) / relative / "metadata.json").is_file():
+            return Path(d) / relative
+    return None
+
+
+def _serves(extension: Path, major: int) -> bool:
+    try:
+        metadata = json.loads((extension / "metadata.json").read_text(encoding="utf-8"))
+        return str(major) in metadata["shell-version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def install_gnome(env: Mapping[str, str]) -> list[str]:
-    """gnome-extensions install --force and enable, for this user; what happened, line by line."""
+    """gnome-extensions install --force and enable, for this user; what happened, line by line.
+    A system-wide copy (the .deb's) that serves this shell is only enabled."""
     major = shell_major(env)
+    system = system_copy(env, f"gnome-shell/extensions/{EXTENSION_UUID}")
+    if system is not None and _serves(system, major):
+        _run(["gnome-extensions", "enable", EXTENSION_UUID], env)
+        return [
+            f"enabled the GNOME Shell extension {EXTENSION_UUID} installed system-wide in {system}",
+            "GNOME Shell loads a newly enabled extension at the next login if it did not load it "
+            "already: log out and in once (on X11, Alt+F2 r also does it)",
+        ]
     with tempfile.TemporaryDirectory(prefix="sd-ext-") as tmp:
         built = build_extension(Path(tmp), major)
         bundle = Path(tmp) / f"{EXTENSION_UUID}.shell-extension.zip"
@@ -175,16 +204,23 @@ async def kwin_report_now(bus: MessageBus, env: Mapping[str, str]) -> None:
 
 
 def install_kwin(env: Mapping[str, str], session_address: str | None) -> list[str]:
-    """kpackagetool install (or upgrade), enable in kwinrc, load into the running KWin."""
-    tool, major = kwin_tools()
-    package = resource_dir("kwin") / KWIN_SCRIPT
-    argv = [tool, "--type", "KWin/Script"]
-    listed = subprocess.run([*argv, "--list"], env=dict(env), capture_output=True, text=True, check=False)
-    action = "--upgrade" if KWIN_SCRIPT in listed.stdout.split() else "--install"
-    _run([*argv, action, str(package)], env)
+    """kpackagetool install (or upgrade), enable in kwinrc, load into the running KWin.
+    A system-wide copy (the .deb's) is only enabled and loaded."""
+    system = system_copy(env, f"kwin/scripts/{KWIN_SCRIPT}")
+    if system is not None:
+        lines = [f"enabled the system-wide KWin script {KWIN_SCRIPT} ({system}) in kwinrc"]
+    else:
+        tool, major = kwin_tools()
+        package = resource_dir("kwin") / KWIN_SCRIPT
+        argv = [tool, "--type", "KWin/Script"]
+        listed = subprocess.run([*argv, "--list"], env=dict(env), capture_output=True, text=True, check=False)
+        action = "--upgrade" if KWIN_SCRIPT in listed.stdout.split() else "--install"
+        _run([*argv, action, str(package)], env)
+        lines = [
+            f"installed the KWin script {KWIN_SCRIPT} with {tool} (Plasma {major}) and enabled it in kwinrc"
+        ]
     config = Path(env.get("XDG_CONFIG_HOME") or Path(env.get("HOME", "~")).expanduser() / ".config")
     enable_in_kwinrc(config / "kwinrc")
-    lines = [f"installed the KWin script {KWIN_SCRIPT} with {tool} (Plasma {major}) and enabled it in kwinrc"]
     if session_address:
         main = installed_script(env)
 
