@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from smoothdesk.actuator.syscalls import errno_kind
-
 
 @dataclass(slots=True)
 class ApplyReport:
@@ -26,16 +24,6 @@ class ApplyReport:
     deferred: int = 0
     dry_run_actions: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-    def count_error(self, exc: OSError) -> None:
-        kind = errno_kind(exc)
-        if kind == "esrch":
-            self.esrch += 1
-        elif kind == "eperm":
-            self.eperm += 1
-        else:
-            self.errors += 1
-            self.notes.append(str(exc))
 
     def merge(self, other: ApplyReport) -> None:
         for name in ("changed", "restored", "skipped", "esrch", "eperm", "errors"):

@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from smoothdesk.actuator.slices import probe_support
 from smoothdesk.collector.cgroups import cgroup_mode, controllers
 from smoothdesk.collector.devices import block_devices
 from smoothdesk.collector.errors import CollectorError
@@ -101,6 +100,10 @@ def probe_slices(root: Path) -> Finding:
     """Whether the kernel honours EEVDF custom slices: set one on our thread, read it back, undo it."""
     if root != Path("/"):
         return Finding("slices", INFO, "not probed (fake root)", "custom slices are probed only live.")
+    # Imported here: the collector is read by unprivileged tools, and the actuator package pulls
+    # in the systemd backend's D-Bus stack.
+    from smoothdesk.actuator.slices import probe_support
+
     support = probe_support()
     if not support.honoured:
         return Finding(

@@ -42,8 +42,3 @@ def ioprio_get(pid: int) -> int | None:
 def ioprio_class(value: int) -> int:
     """The class part of a raw ioprio value (IOPRIO_CLASS_*)."""
     return value >> IOPRIO_CLASS_SHIFT
-
-
-def ioprio_data(value: int) -> int:
-    """The level part of a raw ioprio value (0 highest .. 7 lowest)."""
-    return value & ((1 << IOPRIO_CLASS_SHIFT) - 1)

@@ -14,10 +14,6 @@ from smoothdesk.config.schema import OPTIONS, TABLE_ARRAYS, Option, Settings, de
 _BY_KEY = {(o.section, o.key): o for o in OPTIONS}
 
 
-def system_config_files(root: Path = Path("/")) -> list[Path]:
-    return [root / "usr/share/smoothdesk/config.toml", root / "etc/smoothdesk/config.toml"]
-
-
 def _line_of(text: str, section: str, key: str | None) -> int | None:
     """tomllib reports no positions for valid-but-wrong values, so find the line ourselves."""
     in_section = False

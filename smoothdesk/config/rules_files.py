@@ -78,10 +78,6 @@ def default_rule_dirs(user_mode: bool) -> list[Path]:
     return dirs
 
 
-def default_ananicy_dirs() -> list[Path]:
-    return [ANANICY_DIR] if ANANICY_DIR.is_dir() else []
-
-
 def toml_files(directory: Path) -> list[Path]:
     """The ``*.toml`` files of one layer in name order; a file path stands for itself."""
     if directory.is_file():

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-
-from smoothdesk.dbus.procref import proc_identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +34,3 @@ class Audio:
     pids: frozenset[int] = frozenset()
     apps: tuple[str, ...] = ()
     reason: str = ""
-
-
-def own_process(pid: int) -> bool:
-    """True for a live process of this user: the helper accepts reports about no other."""
-    found = proc_identity(pid)
-    return found is not None and (found[1] == os.getuid() or os.getuid() == 0)

@@ -138,11 +138,12 @@ def test_custom_slices_are_probed_live_only(desktop: Path) -> None:
 
 def test_a_kernel_that_ignores_custom_slices_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     # Stands in for a kernel older than 6.12, which this machine cannot show.
+    from smoothdesk.actuator import slices
     from smoothdesk.actuator.slices import SliceSupport
     from smoothdesk.collector import capabilities
 
     monkeypatch.setattr(
-        capabilities, "probe_support", lambda: SliceSupport(False, 0, "a 250 us slice read back as 0 us")
+        slices, "probe_support", lambda: SliceSupport(False, 0, "a 250 us slice read back as 0 us")
     )
     found = capabilities.probe_slices(Path("/"))
     assert found.status == "warn"
