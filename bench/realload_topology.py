@@ -31,10 +31,13 @@ def in_cgroup(procs_file: Path | None, argv: list[str]) -> list[str]:
 class FakeUnit:
     """An app scope in the name=systemd hierarchy; removed again, with the parents it created."""
 
+    made = 0
+
     def __init__(self) -> None:
         if not (SYSTEMD_V1 / "cgroup.procs").exists():
             raise SystemExit(f"no cgroup v1 name=systemd hierarchy at {SYSTEMD_V1}: cannot fake a unit")
-        self.name = f"app-gnome-BenchIde-{os.getpid()}.scope"
+        FakeUnit.made += 1
+        self.name = f"app-gnome-BenchIde-{os.getpid()}n{FakeUnit.made}.scope"
         self.created: list[Path] = []
         path = SYSTEMD_V1
         for part in [*UNIT_PARENT.split("/"), self.name]:
@@ -47,11 +50,18 @@ class FakeUnit:
 
     def close(self) -> None:
         for leaf in reversed(self.created):
-            with contextlib.suppress(OSError):
-                for pid in (leaf / "cgroup.procs").read_text().split():
-                    (SYSTEMD_V1 / "cgroup.procs").write_text(pid)
-            with contextlib.suppress(OSError):
-                leaf.rmdir()
+            deadline = time.monotonic() + 5
+            while leaf.exists():
+                with contextlib.suppress(OSError):
+                    for pid in (leaf / "cgroup.procs").read_text().split():
+                        (SYSTEMD_V1 / "cgroup.procs").write_text(pid)
+                try:
+                    leaf.rmdir()
+                except OSError:
+                    # Busy while an exiting process leaves it; or a parent another user shares.
+                    if time.monotonic() > deadline or leaf != self.path:
+                        break
+                    time.sleep(0.05)
 
 
 class App:
