@@ -255,8 +255,8 @@ class DashboardWindow(QWidget):
             for key in list(plot.labels):
                 times, values = self.store.window(key, since)
                 plot.set_series(key, times, values)
-            plot.finish(since, until)
-            plot.repaint_now()
+            if plot.finish(since, until):
+                plot.repaint_now()
         if self._top_rows is not None and self.top_plot.set_apps(self._top_rows):
             self.top_plot.repaint_now()
         self._top_rows = None

@@ -152,10 +152,14 @@ class TimePlot(Themed, ManualPaint, pg.PlotWidget):  # type: ignore[misc]
         self._data[key] = (times, values)
         self._curve(key, label or self.labels.get(key, key)).setData(times, values)
 
-    def finish(self, since: float, until: float) -> None:
-        """After a redraw: the x range, and "no data yet" when no series has a point."""
-        self.setXRange(since, until, padding=0)
+    def finish(self, since: float, until: float) -> bool:
+        """After a redraw: the x range, and "no data yet" when no series has a point. False when
+        nothing needs painting: a plot that stays empty keeps its first picture (the focused app's
+        wait has no figures at all without a session agent, and repainting it cost CPU each second)."""
         has_data = any(t for t, _ in self._data.values())
+        if not has_data and self.empty_text.isVisible() and self._y_top and not self.marks:
+            return False
+        self.setXRange(since, until, padding=0)
         self.empty_text.setVisible(not has_data)
         self.drop_marks_before(since)
         if not has_data:
@@ -169,6 +173,7 @@ class TimePlot(Themed, ManualPaint, pg.PlotWidget):  # type: ignore[misc]
         if top != self._y_top:
             self._y_top = top
             self.setYRange(0, top, padding=0)
+        return True
 
     def point_count(self, key: str) -> int:
         return len(self._data.get(key, ([], []))[0])

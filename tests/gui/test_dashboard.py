@@ -238,3 +238,16 @@ def test_plots_follow_the_theme(qtbot: QtBot) -> None:
         assert plot.theme == ("#ffffff", "#101010")
     finally:
         app.setPalette(original)
+
+
+def test_an_empty_plot_is_painted_once_until_data_comes(qtbot: QtBot) -> None:
+    from smoothdesk.gui.plots import TimePlot
+
+    plot = TimePlot("Focused app waiting for the CPU", "ms per second", {"focus_cpu_wait_ms": "waited"})
+    qtbot.addWidget(plot)
+    now = time.time()
+    assert plot.finish(now - 60, now)  # the first picture: axes and "no data yet"
+    assert not plot.finish(now - 59, now + 1)
+    plot.set_series("focus_cpu_wait_ms", [now], [3.0])
+    assert plot.finish(now - 58, now + 2) and not plot.empty_text.isVisible()
+    assert plot.finish(now - 57, now + 3)  # with data, the time axis moves every redraw
