@@ -5,6 +5,7 @@ from smoothdesk.actuator.cgroup_fs import CgroupV1Backend, CgroupV2Backend
 from smoothdesk.actuator.cgroups import (
     CgroupBackend,
     CgroupMode,
+    backend_for,
     probe_cgroup_mode,
     select_backend,
     systemd_running,
@@ -31,6 +32,7 @@ __all__ = [
     "MemoryOrders",
     "MemoryReport",
     "SystemdBackend",
+    "backend_for",
     "default_run_dir",
     "probe_cgroup_mode",
     "recover",

@@ -116,3 +116,21 @@ def select_backend(
         mount = next(fs / n for n in ("cpu", "cpu,cpuacct", "cpuacct,cpu") if (fs / n).is_dir())
         return CgroupV1Backend(mount, proc_root=proc_root)
     return None
+
+
+def backend_for(setting: str, user_mode: bool) -> CgroupBackend | None:
+    """The cgroup lever the config's actuator.cgroup asks for; 'auto' probes what this machine offers."""
+    if setting == "off":
+        return None
+    if setting == "systemd":
+        from smoothdesk.actuator.systemd import SystemdBackend
+
+        return SystemdBackend(user=user_mode)
+    if user_mode:
+        # cgroupfs belongs to root; only the user's systemd could help, and 'auto' finds it.
+        return select_backend(user_mode=True)
+    if setting in ("v1", "v2"):
+        from smoothdesk.actuator.cgroup_fs import CgroupV1Backend, CgroupV2Backend
+
+        return CgroupV1Backend() if setting == "v1" else CgroupV2Backend(Path("/sys/fs/cgroup"))
+    return select_backend()

@@ -7,18 +7,9 @@ import logging
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from smoothdesk.actuator import (
-    Actuator,
-    CgroupBackend,
-    CgroupV1Backend,
-    CgroupV2Backend,
-    SystemdBackend,
-    select_backend,
-)
+from smoothdesk.actuator import Actuator, backend_for
 from smoothdesk.collector.netlink import ProcConnector
 from smoothdesk.collector.tracker import ProcessTable
 from smoothdesk.config.loader import load_settings
@@ -36,6 +27,7 @@ from smoothdesk.helper.incremental import (
     grouping_changed,
     live_groups,
 )
+from smoothdesk.helper.options import Options
 from smoothdesk.helper.pins import PinStore
 from smoothdesk.helper.reporters import ReportBook
 from smoothdesk.helper.rulebook import RuleBook, default_write_path
@@ -49,37 +41,6 @@ log = logging.getLogger("smoothdesk.helper")
 # A full round (regroup, reclassify and decide everything) this often, as a safety net under the
 # incremental rounds in between.
 FULL_EVERY = 60
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    bus: str = "none"
-    dry_run: bool = False
-    config: Path | None = None
-    tick: float | None = None
-    proc_root: Path = Path("/")
-    sys_root: Path = Path("/sys")
-    run_dir: Path | None = None
-    state_dir: Path | None = None
-    user: bool = False
-    rules_write_path: Path | None = None
-    ananicy_extra_root: Path | None = None
-
-
-def _cgroup_backend(setting: str, user_mode: bool) -> CgroupBackend | None:
-    """The cgroup lever the config asks for; 'auto' probes what this machine offers."""
-    if setting == "off":
-        return None
-    if setting == "systemd":
-        return SystemdBackend(user=user_mode)
-    if user_mode:
-        # cgroupfs belongs to root; only the user's systemd could help, and 'auto' finds it.
-        return select_backend(user_mode=True)
-    if setting == "v1":
-        return CgroupV1Backend()
-    if setting == "v2":
-        return CgroupV2Backend(Path("/sys/fs/cgroup"))
-    return select_backend()
 
 
 class Daemon:
@@ -101,7 +62,7 @@ class Daemon:
         self.rules_write_path = options.rules_write_path or default_write_path(self.user_mode)
         self.rulebook = RuleBook(self.user_mode, self.settings, self.rules_write_path)
         self.history = History(self.tick_seconds)
-        backend = _cgroup_backend(str(self.settings.get("actuator", "cgroup")), self.user_mode)
+        backend = backend_for(str(self.settings.get("actuator", "cgroup")), self.user_mode)
         self.cgroup_backend_name = backend.name if backend is not None else "off"
         self.actuator = Actuator(
             self.run_dir,

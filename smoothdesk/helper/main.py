@@ -159,12 +159,12 @@ def _recover(args: argparse.Namespace) -> int:
     SIGKILL), with the cgroup lever the config names, as the daemon would."""
     import logging
 
+    from smoothdesk.actuator.cgroups import backend_for
     from smoothdesk.actuator.journal import JOURNAL_NAME
     from smoothdesk.actuator.recovery import recover
     from smoothdesk.config.loader import load_settings
     from smoothdesk.config.paths import config_files, run_dir
     from smoothdesk.core.errors import SmoothDeskError
-    from smoothdesk.helper.daemon import _cgroup_backend
 
     user_mode = args.user or os.geteuid() != 0
     try:
@@ -173,7 +173,7 @@ def _recover(args: argparse.Namespace) -> int:
             logging.getLogger("smoothdesk.helper").info("recover: no journal in %s, nothing to do", where)
             return 0
         settings = load_settings(config_files(user_mode), args.config)
-        backend = _cgroup_backend(str(settings.get("actuator", "cgroup")), user_mode)
+        backend = backend_for(str(settings.get("actuator", "cgroup")), user_mode)
         report = recover(where, cgroup_backend=backend)
     except (SmoothDeskError, OSError) as exc:
         print(f"smoothdesk-helper: --recover: {exc}", file=sys.stderr)
@@ -196,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         print("smoothdesk-helper: --tick must be between 0.05 and 60 seconds", file=sys.stderr)
         return 2
     from smoothdesk.core.errors import SmoothDeskError
-    from smoothdesk.helper.daemon import Daemon, Options
+    from smoothdesk.helper.daemon import Daemon
+    from smoothdesk.helper.options import Options
 
     # --once only reports: it must never leave a change behind.
     options = Options(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -15,12 +16,15 @@ def test_import_contracts_hold() -> None:
     out = subprocess.run([exe], cwd=REPO, capture_output=True, text=True, check=False, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "0 broken" in out.stdout
-    assert out.stdout.count(" KEPT") >= 6
+    # Every contract pyproject.toml declares must be checked and kept, not some of them.
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    assert len(declared) >= 8
+    assert out.stdout.count(" KEPT") == len(declared), out.stdout
 
 
-def test_no_module_passes_500_lines() -> None:
+def test_no_module_passes_400_lines() -> None:
     sizes = {p: len(p.read_text(encoding="utf-8").splitlines()) for p in (REPO / "smoothdesk").rglob("*.py")}
-    too_big = {str(p.relative_to(REPO)): n for p, n in sizes.items() if n > 500}
+    too_big = {str(p.relative_to(REPO)): n for p, n in sizes.items() if n > 400}
     assert not too_big
 
 

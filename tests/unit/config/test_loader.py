@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from smoothdesk.config.errors import ConfigError
 from smoothdesk.config.loader import load_settings
-from smoothdesk.config.schema import OPTIONS, defaults
+from smoothdesk.config.schema import OPTIONS, TABLE_ARRAYS, defaults
 
 
 def write(path: Path, text: str) -> Path:
@@ -16,11 +17,21 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def test_defaults_cover_every_option() -> None:
-    s = defaults()
+def test_every_default_passes_its_own_validation(tmp_path: Path) -> None:
+    # A file that spells out every option at its default must load, and change nothing: a
+    # default outside its own range, of the wrong type or not among its choices fails here.
+    table: dict[str, dict[str, object]] = {}
     for opt in OPTIONS:
-        assert s.get(opt.section, opt.key) == opt.default
-        assert opt.description
+        assert opt.description, f"{opt.section}.{opt.key} has no description"
+        if opt.section not in TABLE_ARRAYS:  # [[slo]] tables are written as their own array
+            table.setdefault(opt.section, {})[opt.key] = opt.default
+    assert len({(o.section, o.key) for o in OPTIONS}) == len(OPTIONS)
+    spelled = tmp_path / "every.toml"
+    spelled.write_bytes(tomli_w.dumps(table).encode())
+    loaded = load_settings([spelled])
+    assert loaded.values == defaults().values
+    spelled_out = {k for k, v in loaded.origins.items() if v != "default"}
+    assert spelled_out == {f"{s}.{k}" for s, keys in table.items() for k in keys}
 
 
 def test_layers_apply_in_order_and_record_origin(tmp_path: Path) -> None:
