@@ -382,7 +382,8 @@ def test_remove_keeps_the_changed_conffile_and_purge_leaves_nothing(root: debs.R
     # A file of ours that was also on this machine (another test put the polkit policy there) is
     # deleted by dpkg like any file it installed: that deletion is the package's own.
     # So is what postrm purge removes by design, where this machine had it before (test runs).
-    ours = {"-" + p for p in _contents(deb)} | {"-var/lib/smoothdesk", "-etc/smoothdesk"}
+    purged = ("var/lib/smoothdesk", "etc/smoothdesk", "var/cache/smoothdesk")
+    ours = {"-" + p for p in (*_contents(deb), *purged)}
     left = [c for c in root.leftovers() if c not in ours]
     assert left == [], "\n".join(left)
     status = root.run("dpkg-query", "-W", "-f", "${db:Status-Abbrev}", "smoothdesk", check=False)
