@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from smoothdesk.config.errors import ConfigError
-from smoothdesk.config.schema import OPTIONS, TABLE_ARRAYS, Option, Settings, defaults
+from smoothdesk.config.schema import OPTIONS, SECTION_CHECKS, TABLE_ARRAYS, Option, Settings, defaults
 
 _BY_KEY = {(o.section, o.key): o for o in OPTIONS}
 
@@ -134,6 +134,12 @@ def apply_file(settings: Settings, path: Path) -> None:
                 line = _line_of(text, section, key)
                 raise ConfigError(path, f"{section}.{key}: {exc}", line) from None
             settings.origins[f"{section}.{key}"] = str(path)
+        check = SECTION_CHECKS.get(section)
+        problem = check(settings.values[section]) if check is not None else None
+        if problem is not None:
+            # The file that completes a bad combination is named; the key's line, else the header.
+            line = _line_of(text, section, problem[0]) or _line_of(text, section, None)
+            raise ConfigError(path, problem[1], line)
 
 
 def load_settings(files: Sequence[Path], explicit: Path | None = None) -> Settings:

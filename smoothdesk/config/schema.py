@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from smoothdesk.config.option import Option
@@ -14,12 +14,15 @@ from smoothdesk.config.slo_schema import (
     check_slo,
     parse_duration,
 )
+from smoothdesk.core.engine_config import EngineConfig, EngineConfigError
 
 __all__ = [
     "ALERT_THRESHOLDS",
+    "ENGINE_OPTIONS",
     "OPTIONS",
     "SAMPLE_METRICS",
     "SECTIONS",
+    "SECTION_CHECKS",
     "SLO_DEFAULTS",
     "SLO_FIELDS",
     "TABLE_ARRAYS",
@@ -43,6 +46,17 @@ ALERT_THRESHOLDS: tuple[tuple[str, str, float, float], ...] = (
     ("latency_p99", "scheduling latency, the probe's p99 in ms", 10.0, 50.0),
     ("focus_wait", "the focused app's CPU wait, ms per second", 100.0, 300.0),
     ("disk_used", "disk used, percent of each real filesystem", 90.0, 97.0),
+)
+
+
+def _bounds(meta: Any) -> tuple[float, float]:
+    return meta["minimum"], meta["maximum"]
+
+
+# The [engine] options are EngineConfig's fields: default, range and description live there alone.
+ENGINE_OPTIONS: tuple[Option, ...] = tuple(
+    Option("engine", f.name, float, f.default, f.metadata["doc"], *_bounds(f.metadata))
+    for f in fields(EngineConfig)
 )
 
 
@@ -75,34 +89,7 @@ OPTIONS: tuple[Option, ...] = (
         "ananicy-cpp rule directories to import unchanged (missing ones are skipped).",
     ),
     Option("rules", "extra_dirs", list, [], "More SmoothDesk TOML rule directories, loaded last."),
-    Option(
-        "engine",
-        "noisy_cpu_percent",
-        float,
-        70.0,
-        "An unfocused group using this much of one core over 10 s, while others wait, "
-        "is demoted to background.",
-        5.0,
-        10000.0,
-    ),
-    Option(
-        "engine",
-        "demote_after",
-        float,
-        2.0,
-        "Seconds the noisy-neighbour condition must hold before demoting.",
-        0.0,
-        600.0,
-    ),
-    Option(
-        "engine",
-        "release_after",
-        float,
-        10.0,
-        "Seconds a demoted noisy group must stay quiet before it is released.",
-        0.0,
-        3600.0,
-    ),
+    *ENGINE_OPTIONS,
     Option(
         "actuator",
         "cgroup",
@@ -372,6 +359,21 @@ SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(o.section for o in OPTIONS))
 EntryCheck = Callable[[dict[str, Any]], tuple[str, str] | None]
 TABLE_ARRAYS: dict[str, tuple[str, tuple[Option, ...], EntryCheck]] = {
     "slo": ("objectives", SLO_FIELDS, check_slo),
+}
+
+
+def check_engine(values: dict[str, Any]) -> tuple[str, str] | None:
+    """The engine's checks across options (release below noisy, ...): (key, problem) or None."""
+    try:
+        EngineConfig(**values)
+    except EngineConfigError as exc:
+        return exc.key, str(exc)
+    return None
+
+
+# Checks of a whole section, run on the merged values after each file: section -> check.
+SECTION_CHECKS: dict[str, Callable[[dict[str, Any]], tuple[str, str] | None]] = {
+    "engine": check_engine,
 }
 
 

@@ -130,12 +130,7 @@ class Daemon:
         return self.rulebook.listing()
 
     def _engine_config(self) -> EngineConfig:
-        engine = self.settings.values["engine"]
-        return EngineConfig(
-            noisy_cpu_percent=float(engine["noisy_cpu_percent"]),
-            demote_after=float(engine["demote_after"]),
-            release_after=float(engine["release_after"]),
-        )
+        return EngineConfig(**self.settings.values["engine"])  # the loader checked every field
 
     # control
 

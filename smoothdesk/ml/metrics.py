@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from smoothdesk.core.engine_config import EngineConfig
 from smoothdesk.core.observation import GroupObservation
 
 # The class the built-in table gives each rule type (policy.rule_types), as an attention prior.
@@ -37,7 +38,9 @@ _TYPE_SCORE = {
     "updater": 0.1,
 }
 NORMAL_SCORE = 0.4
-FOCUS_GRACE_S = 5.0  # the engine's default focus_grace and audio_grace
+# The engine's default graces: the baseline scores with the engine's own precedence.
+FOCUS_GRACE_S = EngineConfig().focus_grace
+AUDIO_GRACE_S = EngineConfig().audio_grace
 
 
 def baseline_score(o: GroupObservation) -> float:
@@ -49,7 +52,7 @@ def baseline_score(o: GroupObservation) -> float:
     """
     if o.focused or 0.0 <= o.seconds_since_focus <= FOCUS_GRACE_S:
         return 1.0
-    if o.audio or 0.0 <= o.seconds_since_audio <= FOCUS_GRACE_S:
+    if o.audio or 0.0 <= o.seconds_since_audio <= AUDIO_GRACE_S:
         return 0.8
     return _TYPE_SCORE.get(o.rule_type.strip().lower(), NORMAL_SCORE)
 

@@ -2,57 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from smoothdesk.core import AppGroup, Classification, Decision, Hints, Pin, ProcKey, Snapshot
+from smoothdesk.core.engine_config import EngineConfig
 from smoothdesk.core.ranker import Ranker
 from smoothdesk.policy.guardrails import Baseline
-from smoothdesk.policy.hysteresis import HeuristicTimer, Timing
+from smoothdesk.policy.hysteresis import HeuristicTimer
 from smoothdesk.policy.ranker import RuleOnlyRanker
 
-
-def _opt(default: float, doc: str) -> float:
-    return field(default=default, metadata={"doc": doc})
-
-
-@dataclass(frozen=True, slots=True)
-class EngineConfig:
-    """Engine tunables; CPU figures are percent of one core, times are seconds."""
-
-    noisy_cpu_percent: float = _opt(70.0, "Group CPU over 10 s that counts as noisy.")
-    fast_cpu_percent: float = _opt(90.0, "Group CPU over the last tick that counts as noisy.")
-    release_cpu_percent: float = _opt(30.0, "A demoted group is quiet below this.")
-    wait_psi_percent: float = _opt(5.0, "Others wait when CPU PSI some avg10 reaches this.")
-    wait_busy_percent: float = _opt(90.0, "...or the whole machine is this busy.")
-    demote_after: float = _opt(2.0, "Seconds the noisy condition must hold to demote.")
-    fast_demote_after: float = _opt(0.5, "...when the last tick alone was over the fast mark.")
-    release_after: float = _opt(10.0, "Seconds a demoted group must stay quiet to be released.")
-    min_dwell: float = _opt(5.0, "Least seconds between two heuristic changes of a group.")
-    focus_grace: float = _opt(5.0, "Seconds a group stays INTERACTIVE after losing focus.")
-    audio_grace: float = _opt(5.0, "Seconds a group stays an audio client after going quiet.")
-    ranker_keep_score: float = _opt(0.8, "A ranker score this high withholds noisy demotion.")
-    ranker_eager_score: float = _opt(0.1, "A ranker score this low lowers the noisy threshold.")
-    ranker_eager_factor: float = _opt(0.5, "...multiplying it by this factor.")
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(f"engine.{f.name} must be a finite number >= 0, not {value!r}")
-        if self.release_cpu_percent >= self.noisy_cpu_percent:
-            raise ValueError("engine.release_cpu_percent must be below engine.noisy_cpu_percent")
-        if not 0 <= self.ranker_eager_score < self.ranker_keep_score <= 1:
-            raise ValueError("engine: need 0 <= ranker_eager_score < ranker_keep_score <= 1")
-        if not 0 < self.ranker_eager_factor <= 1:
-            raise ValueError("engine.ranker_eager_factor must be in (0, 1]")
-
-    @property
-    def timing(self) -> Timing:
-        return Timing(self.demote_after, self.fast_demote_after, self.release_after, self.min_dwell)
+__all__ = ["EngineConfig", "GroupState", "PolicyInputs", "PolicyState"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from smoothdesk.core import AppGroup, Decision, PriorityClass, ProcKey, Reason
 from smoothdesk.core.ranker import NEUTRAL_SCORE
 from smoothdesk.policy.engine_types import GroupState, PolicyInputs
-from smoothdesk.policy.hysteresis import step
+from smoothdesk.policy.hysteresis import Timing, step
 from smoothdesk.policy.members import Mark, load_members, spread, summary_reason
 from smoothdesk.policy.noisy import GroupLoad, group_load, judge
 
@@ -95,7 +95,7 @@ def heuristic(
         cool=verdict.cool or keep,
         fast=verdict.fast,
         now=inputs.now,
-        timing=cfg.timing,
+        timing=Timing(cfg.demote_after, cfg.fast_demote_after, cfg.release_after, cfg.min_dwell),
     )
     noisy = [Reason("noisy", verdict.detail)] if (verdict.hot or timer.demoted or held) else []
     tail = [*noisy, *ranker, *([held] if held is not None else [])]

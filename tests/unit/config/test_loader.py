@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import tomli_w
 from smoothdesk.config.errors import ConfigError
 from smoothdesk.config.loader import load_settings
 from smoothdesk.config.schema import OPTIONS, TABLE_ARRAYS, defaults
+from smoothdesk.core.engine_config import EngineConfig
 
 
 def write(path: Path, text: str) -> Path:
@@ -67,3 +69,47 @@ def test_bad_values_name_file_and_line(tmp_path: Path, text: str, line: int, nee
 def test_explicit_config_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         load_settings([], explicit=tmp_path / "nope.toml")
+
+
+def test_every_engine_field_is_set_from_the_file(tmp_path: Path) -> None:
+    # Each field gets a value of its own, inside its range and unlike its default, so a field the
+    # schema dropped or the helper did not pass on keeps its default and fails here.
+    chosen: dict[str, float] = {}
+    for f in dataclasses.fields(EngineConfig):
+        low, high = f.metadata["minimum"], f.metadata["maximum"]
+        chosen[f.name] = round(low + (high - low) * (0.3 + 0.01 * len(chosen)), 3)
+    chosen["release_cpu_percent"] = chosen["noisy_cpu_percent"] - 1.0
+    chosen["ranker_eager_score"] = chosen["ranker_keep_score"] - 0.1
+    path = write(tmp_path / "engine.toml", tomli_w.dumps({"engine": chosen}))
+    settings = load_settings([], explicit=path)
+    config = EngineConfig(**settings.values["engine"])
+    for name, value in chosen.items():
+        assert getattr(config, name) == value != getattr(EngineConfig(), name), name
+        assert settings.origins[f"engine.{name}"] == str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "needle"),
+    [
+        ("[engine]\nmin_dwell = -1\n", 2, "engine.min_dwell: must be >= 0"),
+        ("[engine]\nranker_keep_score = 1.5\n", 2, "engine.ranker_keep_score: must be <= 1"),
+        # Checks across options name the option that completes the bad pair, in that file.
+        ("[engine]\nnoisy_cpu_percent = 50\nrelease_cpu_percent = 60\n", 3, "must be below"),
+        ("[engine]\n\nnoisy_cpu_percent = 20\n", 1, "release_cpu_percent must be below"),
+        ("[engine]\nranker_eager_factor = 0.0\n", 2, "ranker_eager_factor must be above 0"),
+    ],
+)
+def test_bad_engine_values_name_file_and_line(tmp_path: Path, text: str, line: int, needle: str) -> None:
+    bad = write(tmp_path / "bad.toml", text)
+    with pytest.raises(ConfigError) as info:
+        load_settings([], explicit=bad)
+    assert str(info.value).startswith(f"{bad}:{line}: ")
+    assert needle in str(info.value)
+
+
+def test_an_engine_pair_spread_over_two_layers_blames_the_later_file(tmp_path: Path) -> None:
+    vendor = write(tmp_path / "vendor.toml", "[engine]\nrelease_cpu_percent = 40\n")
+    admin = write(tmp_path / "admin.toml", "[helper]\ntick = 1\n[engine]\nnoisy_cpu_percent = 35\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings([vendor, admin])
+    assert str(info.value).startswith(f"{admin}:3: engine.release_cpu_percent must be below")
