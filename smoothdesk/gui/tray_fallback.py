@@ -101,12 +101,22 @@ def data_dirs(env: Mapping[str, str]) -> list[Path]:
     ]
 
 
+def launcher_program() -> str:
+    """The tray app's own executable: on PATH, else beside this interpreter (an unactivated venv).
+
+    Never sys.argv[0]: under `python -m` that is a module's __main__.py, which no launcher can run.
+    """
+    beside = Path(sys.executable).parent / "smoothdesk"
+    found = shutil.which("smoothdesk") or (str(beside) if os.access(beside, os.X_OK) else None)
+    return found or f"{sys.executable} -m smoothdesk.gui.app"
+
+
 def ensure_launcher(env: Mapping[str, str]) -> Path | None:
     """Write the user's launcher entry unless some data directory has one; the path written, else None."""
     dirs = data_dirs(env)
     if any((d / "applications" / ENTRY_NAME).exists() for d in dirs):
         return None
-    program = shutil.which("smoothdesk") or str(Path(sys.argv[0]).resolve())
+    program = launcher_program()
     target = dirs[0] / "applications" / ENTRY_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(ENTRY.format(exec=program, icon=ICON_DIR / "ok.svg"), encoding="utf-8")
