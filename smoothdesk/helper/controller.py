@@ -119,7 +119,7 @@ class Controller:
         writer = self.d.telemetry.writer
         if writer is None:
             why = "; ".join(p for p in self.d.telemetry.problems if p.startswith("snapshot log")) or (
-                "store.enabled is off" if not self.d.settings.get("store", "enabled") else "dry run"
+                "store.enabled is off" if not self.d.telemetry.store_settings.enabled else "dry run"
             )
             raise errors.NotFound(f"no snapshot log to report from ({why})")
         try:

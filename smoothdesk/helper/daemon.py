@@ -31,6 +31,7 @@ from smoothdesk.helper.options import Options
 from smoothdesk.helper.pins import PinStore
 from smoothdesk.helper.reporters import ReportBook
 from smoothdesk.helper.rulebook import RuleBook, default_write_path
+from smoothdesk.helper.settings import HelperSettings
 from smoothdesk.helper.telemetry import Telemetry
 from smoothdesk.policy.engine import EngineConfig, PolicyInputs, PolicyState, decide
 from smoothdesk.policy.grouper import group_processes, regroup_changed
@@ -51,18 +52,17 @@ class Daemon:
         self.uid = os.geteuid()
         self.user_mode = options.user or self.uid != 0
         self.settings: Settings = load_settings(config_files(self.user_mode), options.config)
-        self.dry_run = options.dry_run or bool(self.settings.get("helper", "dry_run"))
-        self.tick_seconds = options.tick or float(self.settings.get("helper", "tick"))
+        self.config = HelperSettings.from_settings(self.settings)
+        self.dry_run = options.dry_run or self.config.dry_run
+        self.tick_seconds = options.tick or self.config.tick
         self.run_dir = options.run_dir or run_dir(self.user_mode)
         if not self.dry_run:
             self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
-        self.table = ProcessTable(
-            options.proc_root, full_every=float(self.settings.get("helper", "full_scan_every"))
-        )
+        self.table = ProcessTable(options.proc_root, full_every=self.config.full_scan_every)
         self.rules_write_path = options.rules_write_path or default_write_path(self.user_mode)
-        self.rulebook = RuleBook(self.user_mode, self.settings, self.rules_write_path)
+        self.rulebook = RuleBook(self.user_mode, self.config, self.rules_write_path)
         self.history = History(self.tick_seconds)
-        backend = backend_for(str(self.settings.get("actuator", "cgroup")), self.user_mode)
+        backend = backend_for(self.config.cgroup, self.user_mode)
         self.cgroup_backend_name = backend.name if backend is not None else "off"
         self.actuator = Actuator(
             self.run_dir,
@@ -166,8 +166,9 @@ class Daemon:
             log.error("config not reloaded: %s", exc)
             return [f"error: {exc}"]
         self.settings = settings
+        self.config = HelperSettings.from_settings(settings)
         self.engine_config = self._engine_config()
-        messages = self.rulebook.reload(settings)
+        messages = self.rulebook.reload(self.config)
         self.classifications.clear()
         log.info("reloaded: %d rules, %d diagnostics", self.rulebook.count, len(messages))
         self._emit_status()
@@ -268,8 +269,7 @@ class Daemon:
         events = self.telemetry.after_tick(snapshot, groups, self.decisions, sample)
         plan = self.telemetry.memory_plan
         if plan is not None and not self.paused:
-            kill = bool(self.settings.get("memory", "kill"))
-            self.actuator.apply_memory(plan, snapshot.processes, allow_kill=kill)
+            self.actuator.apply_memory(plan, snapshot.processes, allow_kill=self.config.memory_kill)
         for callback in self.on_metrics:
             callback({**sample, "top_apps": top})
         for event in events:

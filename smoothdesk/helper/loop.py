@@ -21,7 +21,7 @@ log = logging.getLogger("smoothdesk.helper")
 
 def _open_netlink(daemon: Daemon) -> ProcConnector | None:
     # Recent kernels let unprivileged users listen too; where one refuses, we fall back.
-    if not daemon.settings.get("helper", "netlink"):
+    if not daemon.config.netlink:
         return None
     connector = ProcConnector()
     try:

@@ -165,6 +165,7 @@ def _recover(args: argparse.Namespace) -> int:
     from smoothdesk.config.loader import load_settings
     from smoothdesk.config.paths import config_files, run_dir
     from smoothdesk.core.errors import SmoothDeskError
+    from smoothdesk.helper.settings import HelperSettings
 
     user_mode = args.user or os.geteuid() != 0
     try:
@@ -173,7 +174,7 @@ def _recover(args: argparse.Namespace) -> int:
             logging.getLogger("smoothdesk.helper").info("recover: no journal in %s, nothing to do", where)
             return 0
         settings = load_settings(config_files(user_mode), args.config)
-        backend = backend_for(str(settings.get("actuator", "cgroup")), user_mode)
+        backend = backend_for(HelperSettings.from_settings(settings).cgroup, user_mode)
         report = recover(where, cgroup_backend=backend)
     except (SmoothDeskError, OSError) as exc:
         print(f"smoothdesk-helper: --recover: {exc}", file=sys.stderr)

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from smoothdesk.config.rules_files import ADMIN_RULES_DIR, default_rule_dirs, load_rules, user_rules_file
-from smoothdesk.config.schema import Settings
 from smoothdesk.core.group import Classification
 from smoothdesk.core.process import ProcessRecord
+from smoothdesk.helper.settings import HelperSettings
 from smoothdesk.policy.classifier import Classifier
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def default_write_path(user_mode: bool) -> Path:
 
 
 class RuleBook:
-    def __init__(self, user_mode: bool, settings: Settings, write_path: Path | None = None) -> None:
+    def __init__(self, user_mode: bool, settings: HelperSettings, write_path: Path | None = None) -> None:
         self.user_mode = user_mode
         self.write_path = write_path
         self.extra_ananicy: list[Path] = []
@@ -34,12 +34,12 @@ class RuleBook:
         self._listing: list[dict[str, Any]] = []
         self.reload(settings)
 
-    def reload(self, settings: Settings) -> list[str]:
+    def reload(self, settings: HelperSettings) -> list[str]:
         dirs = default_rule_dirs(self.user_mode)
-        dirs += [Path(p) for p in settings.get("rules", "extra_dirs")]
+        dirs += settings.extra_rule_dirs
         if self.write_path is not None and self.write_path.parent not in dirs:
             dirs.append(self.write_path)  # a file stands for itself; last, so it wins
-        ananicy = [Path(p) for p in settings.get("rules", "ananicy_dirs") if Path(p).is_dir()]
+        ananicy = [p for p in settings.ananicy_dirs if p.is_dir()]
         ananicy += [p for p in self.extra_ananicy if p not in ananicy]
         result = load_rules(dirs, ananicy)
         self.diagnostics = [str(d) for d in result.diagnostics]

@@ -27,6 +27,7 @@ from smoothdesk.core.observation import GroupObservation
 from smoothdesk.core.snapshot import Snapshot
 from smoothdesk.helper import samples
 from smoothdesk.helper.reporters import Xruns, xrun_apps
+from smoothdesk.helper.settings import HelperSettings
 from smoothdesk.ml.observe import FocusTracker, Tick, rows_for, track
 from smoothdesk.ml.ranker import OnnxRanker, load_default
 from smoothdesk.policy.memory import MemoryGuard, MemoryPlan, MemorySettings
@@ -34,6 +35,7 @@ from smoothdesk.telemetry.alerts import AlertEngine, AlertEvent, AlertSettings
 from smoothdesk.telemetry.exporter import Exporter, Latest
 from smoothdesk.telemetry.probe import LatencyProbe
 from smoothdesk.telemetry.sampler import default_cache, sampler_binary
+from smoothdesk.telemetry.settings import ExporterSettings, ProbeSettings, StoreSettings
 from smoothdesk.telemetry.slo import SloStatus, slos_from_settings
 from smoothdesk.telemetry.slo_resume import ReplayingSloTracker
 from smoothdesk.telemetry.store import SnapshotStore
@@ -69,7 +71,11 @@ class Telemetry:
         state_dir: Path,
         sys_root: Path = Path("/sys"),
     ) -> None:
-        self.settings = settings
+        self.store_settings = StoreSettings.from_settings(settings)
+        self.probe_settings = ProbeSettings.from_settings(settings)
+        self.exporter_settings = ExporterSettings.from_settings(settings)
+        helper = HelperSettings.from_settings(settings)
+        self.ranker_model = helper.ranker_model
         self.unified = unified_mount(sys_root)  # looked up once: the mount does not move
         self.state_dir = state_dir
         self.user_mode = user_mode
@@ -85,10 +91,10 @@ class Telemetry:
         self.ranker: OnnxRanker | None = None
         self._try("ranker", self._start_ranker)
         self.probe: LatencyProbe | None = None
-        self.schedstat = SchedstatReader() if settings.get("probe", "schedstat") else None
+        self.schedstat = SchedstatReader() if self.probe_settings.schedstat else None
         self.wait_threads = 0  # threads whose schedstat the last tick read
         self.focus_app: str | None = None  # the app the focus_cpu_wait_* figures are about
-        self.gpu = GpuReader() if settings.get("gpu", "enabled") else None
+        self.gpu = GpuReader() if helper.gpu else None
         self.writer: StoreWriter | None = None
         self.exporter: Exporter | None = None
         self.store_path: Path | None = None
@@ -107,11 +113,11 @@ class Telemetry:
     # lifecycle
 
     def start(self) -> None:
-        if self.settings.get("probe", "enabled"):
+        if self.probe_settings.enabled:
             self._try("latency probe", self._start_probe)
-        if self.settings.get("store", "enabled"):
+        if self.store_settings.enabled:
             self._try("snapshot log", self._start_store)
-        if self.settings.get("exporter", "enabled"):
+        if self.exporter_settings.enabled:
             self._try("exporter", self._start_exporter)
 
     def _try(self, part: str, start: Any) -> None:
@@ -122,28 +128,23 @@ class Telemetry:
             log.warning("%s disabled: %s", part, exc)
 
     def _start_ranker(self) -> None:
-        self.ranker = load_ranker(str(self.settings.get("ranker", "model")))
+        self.ranker = load_ranker(self.ranker_model)
 
     def _start_probe(self) -> None:
         binary = sampler_binary(default_cache())
-        probe = LatencyProbe(float(self.settings.get("probe", "interval_ms")) / 1000.0, nice=0, binary=binary)
+        probe = LatencyProbe(self.probe_settings.interval_s, nice=0, binary=binary)
         probe.start()
         self.probe = probe
 
     def _start_store(self) -> None:
-        configured = str(self.settings.get("store", "path"))
-        path = Path(configured) if configured else self.state_dir / "snapshots.sqlite"
+        cfg = self.store_settings
+        path = cfg.path or self.state_dir / "snapshots.sqlite"
         if self.dry_run:
             return
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
-        store = SnapshotStore.open(
-            path,
-            hash_cmdlines=bool(self.settings.get("store", "hash_cmdlines")),
-            max_age_s=float(self.settings.get("store", "max_age_days")) * 86400,
-            max_bytes=int(self.settings.get("store", "max_mb")) * 2**20,
-            processes_per_tick=int(self.settings.get("store", "processes_per_tick")),
-            raw_s=float(self.settings.get("store", "raw_hours")) * 3600,
-        )
+        store = SnapshotStore.open(path, hash_cmdlines=cfg.hash_cmdlines, max_age_s=cfg.max_age_s,
+                                   max_bytes=cfg.max_bytes, processes_per_tick=cfg.processes_per_tick,
+                                   raw_s=cfg.raw_s)  # fmt: skip
         for problem in store.problems:
             self.problems.append(f"snapshot log: {problem}")
             log.warning("snapshot log: %s", problem)
@@ -152,14 +153,9 @@ class Telemetry:
         self.writer = StoreWriter(store)
 
     def _start_exporter(self) -> None:
-        s = self.settings
-        self.exporter = Exporter(
-            lambda: self.latest,
-            address=str(s.get("exporter", "address")),
-            port=int(s.get("exporter", "port")),
-            allow_remote=bool(s.get("exporter", "allow_remote")),
-            top_apps=int(s.get("exporter", "top_apps")),
-        )
+        s = self.exporter_settings
+        self.exporter = Exporter(lambda: self.latest, address=s.address, port=s.port,
+                                 allow_remote=s.allow_remote, top_apps=s.top_apps)  # fmt: skip
         log.info("exporter on http://%s:%d/metrics", self.exporter.address, self.exporter.port)
 
     def stop(self) -> None:
@@ -277,7 +273,7 @@ class Telemetry:
             processes=snapshot.processes,
         )
         events += self._memory_events(wall)
-        detail = snapshot.monotonic - self._detail_at >= float(self.settings.get("store", "detail_every"))
+        detail = snapshot.monotonic - self._detail_at >= self.store_settings.detail_every
         if detail and self._tick is not None:
             # Every group's row costs ~15 us; built every store.detail_every, not every tick.
             self._detail_at = snapshot.monotonic
@@ -323,7 +319,7 @@ class Telemetry:
 
     def _memory_event(self, wall: float, text: str | None) -> AlertEvent:
         psi = self.memory_plan.psi_some if self.memory_plan is not None else 0.0
-        threshold = float(self.settings.get("memory", "psi_some_threshold"))
+        threshold = self.memory.settings.psi_some_threshold
         severity, message = ("warning", text) if text else ("resolved", "memory pressure over: released")
         metric = "psi_memory_some_avg10"
         return AlertEvent("memory:guard", severity, metric, psi, threshold, message, wall, wall)
