@@ -22,15 +22,19 @@ _FOREGROUND = (PriorityClass.CRITICAL, PriorityClass.INTERACTIVE)
 
 @dataclass(frozen=True, slots=True)
 class MemorySettings:
-    """The [memory] settings; `memory_low` in bytes (0: off)."""
+    """The [memory] settings; `memory_low` in bytes (0: off).
 
-    protect: bool = True
-    psi_some_threshold: float = 10.0
-    oom_score_adj: int = -500
-    memory_low: int = 256 * MiB
-    kill: bool = False
-    kill_psi_full_threshold: float = 60.0
-    kill_after: float = 30.0
+    The options have no defaults here: the config schema holds them (build one with
+    `from_section(defaults().values["memory"])`). The last two are not options.
+    """
+
+    protect: bool
+    psi_some_threshold: float
+    oom_score_adj: int
+    memory_low: int
+    kill: bool
+    kill_psi_full_threshold: float
+    kill_after: float
     release_after: float = 30.0
     expose_groups: int = 3
 

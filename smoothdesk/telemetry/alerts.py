@@ -72,10 +72,12 @@ class Threshold:
 
 @dataclass(frozen=True, slots=True)
 class AlertSettings:
+    """The [alerts] settings (defaults in the config schema only)."""
+
     thresholds: tuple[Threshold, ...]
-    raise_after: float = 5.0
-    clear_after: float = 30.0
-    clear_margin: float = 5.0  # percent of the threshold
+    raise_after: float
+    clear_after: float
+    clear_margin: float  # percent of the threshold
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlertSettings:

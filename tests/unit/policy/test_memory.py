@@ -6,11 +6,13 @@ from dataclasses import replace
 
 import pytest
 
+from smoothdesk.config.schema import defaults
 from smoothdesk.core import AppGroup, Decision, PriorityClass, ProcessRecord, Reason
 from smoothdesk.core.process import SCHED_FIFO
 from smoothdesk.policy.memory import MemoryGuard, MemoryPlan, MemorySettings, MiB
 
 ME = 1000
+DEFAULTS = MemorySettings.from_section(defaults().values["memory"])
 
 
 def proc(pid: int, rss_mib: int, **kw: object) -> ProcessRecord:
@@ -75,12 +77,12 @@ def tick(guard: MemoryGuard, now: float, some: float, full: float = 0.0, **kw: o
 
 
 def test_quiet_machine_plans_nothing() -> None:
-    plan = tick(MemoryGuard(MemorySettings()), 0.0, 9.9)
+    plan = tick(MemoryGuard(DEFAULTS), 0.0, 9.9)
     assert plan == MemoryPlan(False, 9.9, 0.0) and plan.alert is None
 
 
 def test_protects_focused_and_critical_with_memory_low_on_the_focused_unit_only() -> None:
-    plan = tick(MemoryGuard(MemorySettings()), 0.0, 10.0)
+    plan = tick(MemoryGuard(DEFAULTS), 0.0, 10.0)
     assert plan.active
     by_id = {o.group_id: o for o in plan.protect}
     # pipewire is realtime: never touched, so not protected either
@@ -92,7 +94,7 @@ def test_protects_focused_and_critical_with_memory_low_on_the_focused_unit_only(
 
 
 def test_names_the_largest_background_user_in_the_alert() -> None:
-    plan = tick(MemoryGuard(MemorySettings()), 0.0, 25.0, 5.0)
+    plan = tick(MemoryGuard(DEFAULTS), 0.0, 25.0, 5.0)
     assert plan.largest is not None
     assert (plan.largest.name, plan.largest.rss) == ("make", 1600 * MiB)  # 900 + 700 beats 1200
     assert plan.alert == "memory pressure: PSI some 25%, full 5%; largest background user: make (1600 MiB)"
@@ -105,7 +107,7 @@ def test_names_the_largest_background_user_in_the_alert() -> None:
 
 
 def test_hysteresis_holds_until_thirty_seconds_below_half() -> None:
-    guard = MemoryGuard(MemorySettings())
+    guard = MemoryGuard(DEFAULTS)
     assert tick(guard, 0.0, 12.0).active
     assert tick(guard, 1.0, 7.0).active  # below the threshold but not below half
     assert tick(guard, 2.0, 4.0).active  # below half: the clock starts
@@ -118,18 +120,18 @@ def test_hysteresis_holds_until_thirty_seconds_below_half() -> None:
 
 
 def test_protect_off_still_alerts_but_pulls_no_lever() -> None:
-    plan = tick(MemoryGuard(MemorySettings(protect=False)), 0.0, 50.0)
+    plan = tick(MemoryGuard(replace(DEFAULTS, protect=False)), 0.0, 50.0)
     assert plan.active and plan.protect == () and plan.expose == () and plan.alert is not None
 
 
 def test_never_kills_by_default_however_long_the_pressure() -> None:
-    guard = MemoryGuard(MemorySettings())
+    guard = MemoryGuard(DEFAULTS)
     plans = [tick(guard, float(t), 95.0, 90.0) for t in range(0, 600, 5)]
     assert all(p.kill is None for p in plans)
 
 
 def test_kill_opt_in_needs_full_pressure_held_for_kill_after() -> None:
-    guard = MemoryGuard(MemorySettings(kill=True))
+    guard = MemoryGuard(replace(DEFAULTS, kill=True))
     assert tick(guard, 0.0, 80.0, 70.0).kill is None
     assert tick(guard, 29.9, 80.0, 70.0).kill is None
     kill = tick(guard, 30.0, 80.0, 70.0).kill
@@ -141,7 +143,7 @@ def test_kill_opt_in_needs_full_pressure_held_for_kill_after() -> None:
 
 
 def test_kill_wait_restarts_when_full_pressure_drops() -> None:
-    guard = MemoryGuard(MemorySettings(kill=True))
+    guard = MemoryGuard(replace(DEFAULTS, kill=True))
     tick(guard, 0.0, 80.0, 70.0)
     tick(guard, 20.0, 80.0, 59.0)
     assert tick(guard, 30.0, 80.0, 70.0).kill is None
@@ -185,21 +187,20 @@ def test_kill_wait_restarts_when_full_pressure_drops() -> None:
     ],
 )
 def test_kill_victim_rules(change: dict[str, object], expected: str) -> None:
-    guard = MemoryGuard(MemorySettings(kill=True, kill_after=1.0), user_uid=ME)
+    guard = MemoryGuard(replace(DEFAULTS, kill=True, kill_after=1.0), user_uid=ME)
     tick(guard, 0.0, 90.0, 80.0, **change)
     kill = tick(guard, 1.0, 90.0, 80.0, **change)
     assert kill.kill is not None and kill.kill.group_id == expected
 
 
 def test_no_eligible_victim_means_no_kill() -> None:
-    guard = MemoryGuard(MemorySettings(kill=True, kill_after=1.0), user_uid=0)  # nothing is root's
+    guard = MemoryGuard(replace(DEFAULTS, kill=True, kill_after=1.0), user_uid=0)  # nothing is root's
     tick(guard, 0.0, 90.0, 80.0)
     assert tick(guard, 1.0, 90.0, 80.0).kill is None
 
 
 def test_settings_from_the_config_section() -> None:
-    from smoothdesk.config.schema import defaults
-
-    s = MemorySettings.from_section(defaults().values["memory"])
-    assert s == MemorySettings()
-    assert not s.kill
+    section = {**defaults().values["memory"], "memory_low": 64, "kill": True, "kill_after": 9.0}
+    s = MemorySettings.from_section(section)
+    assert (s.memory_low, s.kill, s.kill_after) == (64 * MiB, True, 9.0)  # memory_low is in MiB there
+    assert (DEFAULTS.memory_low, DEFAULTS.kill) == (256 * MiB, False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ MEM = "psi_memory_some_avg10"
 
 def engine(**kw: float) -> AlertEngine:
     base = AlertSettings.from_settings(defaults())  # memory pressure: warning 10, critical 30
-    return AlertEngine(AlertSettings(base.thresholds, **{"raise_after": 5.0, "clear_after": 30.0, **kw}))
+    return AlertEngine(replace(base, **{"raise_after": 5.0, "clear_after": 30.0, **kw}))
 
 
 def feed(
