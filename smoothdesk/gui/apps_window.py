@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,10 @@ REFRESH_MS = 3000
 FILTER_CLASSES = ("critical", "interactive", "normal", "background", "idle")
 
 
+# An answer this late is taken as lost (a connection that went away mid-call): ask anew.
+STALE_ASK_S = 10.0
+
+
 class AppsWindow(QWidget):
     """Refreshes only while shown (AppsChanged, plus a slow timer for the CPU figures).
     Changes go to the helper; the table shows only what the helper reports back, so a refused
@@ -52,6 +57,8 @@ class AppsWindow(QWidget):
         self.proxy = AppsFilter(self)
         self.proxy.setSourceModel(self.model)
         self.refresh_count = 0
+        self._asked_at: float | None = None  # when the ListApps now awaited was sent
+        self._ask_again = False
         self._listening = False
         self._refresh_soon = Throttle(self.refresh, 1000, self)
         self._timer = QTimer(self)
@@ -142,11 +149,29 @@ class AppsWindow(QWidget):
         self._refresh_soon()
 
     def refresh(self) -> None:
-        self.conn.call("apps", on_done=self._apps_loaded, on_error=self._failed)
+        """Ask for the apps. While an answer is awaited, a new ask is remembered, not sent: the
+        helper serves each uid a bounded number of calls at once, and a window that asked faster
+        than it was answered would crowd out its own clicks ("24 calls in progress")."""
+        now = time.monotonic()
+        if self._asked_at is not None and now - self._asked_at < STALE_ASK_S:
+            self._ask_again = True
+            return
+        self._asked_at, self._ask_again = now, False
+        self.conn.call("apps", on_done=self._apps_loaded, on_error=self._apps_failed)
+
+    def _answered(self) -> None:
+        self._asked_at = None
+        if self._ask_again:
+            self.refresh()
 
     def _apps_loaded(self, apps: list[dict[str, Any]]) -> None:
         self.refresh_count += 1
         self.model.set_apps(apps)
+        self._answered()
+
+    def _apps_failed(self, name: str, message: str) -> None:
+        self._failed(name, message)
+        self._answered()
 
     # actions
 

@@ -218,3 +218,26 @@ def test_search_filter_and_sort(qtbot: QtBot) -> None:
     assert model.rowCount() == 3
     assert model.app(pkeep.row())["name"] == "firefox" and model.app(pkeep.row())["cpu"] == 50.0
     assert model.row_of("tree:0:2:2") == -1 and model.row_of("tree:0:9:9") >= 0
+
+
+def test_refreshes_asked_faster_than_answered_are_coalesced(
+    qtbot: QtBot, helper: LiveHelper, sleeper: Any
+) -> None:
+    # A window of an unprivileged uid outside the active session: its calls count against its
+    # uid's bounded calls in flight, so asking 200 times must not send 200 ListApps.
+    name, _ = sleeper
+    window = open_window(qtbot, helper.bus, name, as_nobody=True)
+    before = window.refresh_count
+    for _ in range(200):
+        window.refresh()
+    qtbot.waitUntil(lambda: window.refresh_count >= before + 2, timeout=TIMEOUT)
+    qtbot.wait(500)
+    # The one in flight, one more for all the rest, and the window's own periodic refreshes.
+    assert window.refresh_count - before < 10
+    assert window.banner.kind != "error", window.banner.text()
+    # Its own clicks still get through: a denied change says so, not "calls in progress".
+    assert window.select_app(app_id(window, name))
+    choose(window, "idle")
+    window.session_button.click()
+    qtbot.waitUntil(lambda: window.banner.kind == "error", timeout=TIMEOUT)
+    assert window.banner.text().startswith("Not allowed:"), window.banner.text()
