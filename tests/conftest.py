@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,6 +43,41 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("processes left running (killed now; the run fails)", red=True)
         for p in left:
             terminalreporter.line(p.describe(), red=True)
+
+
+BACKSTOP_FACTOR = 3
+
+
+def _end_the_run(item: pytest.Item, after: float) -> None:
+    capman = item.config.pluginmanager.getplugin("capturemanager")
+    if capman is not None:
+        capman.suspend_global_capture(in_=True)
+    sys.stderr.write(f"\n{item.nodeid} still runs {after:.0f} s after it started; ending the run\n")
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    sys.stderr.flush()
+    os._exit(3)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, None, None]:
+    """A test still running at 3x its timeout ends the run with every thread's traceback.
+
+    pytest-timeout's signal method fails a test by raising inside it, and code that catches
+    that (Hypothesis replays and shrinks a failing example) runs on with no timer left: CI then
+    hangs until its own limit, with no word of where.
+    """
+    marker = item.get_closest_marker("timeout")
+    limit = float(marker.args[0]) if marker and marker.args else float(item.config.getini("timeout") or 0)
+    timer = None
+    if limit > 0:
+        timer = threading.Timer(limit * BACKSTOP_FACTOR, _end_the_run, (item, limit * BACKSTOP_FACTOR))
+        timer.daemon = True
+        timer.start()
+    try:
+        yield
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -117,10 +117,13 @@ def _journaled_ancestor(
 ) -> Ancestor | None:
     """Up the ppid chain while each parent started no later than its child."""
     ppid, start = st.ppid, st.start
-    while ppid > 1 and (pst := table.get(ppid)) is not None and pst.start <= start:
+    # A table read while pids are reused can hold a ppid cycle of equal start times.
+    visited = {pid}
+    while ppid > 1 and ppid not in visited and (pst := table.get(ppid)) is not None and pst.start <= start:
         a = known.get(ppid)
         if a is not None and a.key.start_time == pst.start:
             return a
+        visited.add(ppid)
         ppid, start = pst.ppid, pst.start
     return None
 

@@ -85,7 +85,8 @@ def spread(
         chain: list[int] = []
         result: tuple[int, Mark] | None = None
         proc = processes.get(pid)
-        while proc is not None:
+        # A table read while pids are reused can hold a ppid cycle of equal start times.
+        while proc is not None and proc.pid not in chain:
             if proc.pid in found:
                 result = found[proc.pid]
                 break

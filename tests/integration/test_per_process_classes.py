@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,10 +65,18 @@ def fake_scope(pids: list[int]) -> Iterator[str]:
             (scope / "cgroup.procs").write_text(str(pid))
         yield name
     finally:
-        for pid in (scope / "cgroup.procs").read_text().split():
-            with contextlib.suppress(OSError):
-                (SYSTEMD_V1 / "cgroup.procs").write_text(pid)
-        scope.rmdir()
+        # The member forks a sleep every 50 ms, born in the scope: empty it until it stays empty.
+        for _ in range(100):
+            for pid in (scope / "cgroup.procs").read_text().split():
+                with contextlib.suppress(OSError):
+                    (SYSTEMD_V1 / "cgroup.procs").write_text(pid)
+            try:
+                scope.rmdir()
+                break
+            except OSError:
+                time.sleep(0.02)
+        else:
+            scope.rmdir()
 
 
 def check_only_the_build_is_demoted(helper: Helper, app: subprocess.Popen[bytes], app_ref: str) -> None:

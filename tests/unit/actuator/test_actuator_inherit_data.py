@@ -87,3 +87,14 @@ def test_never_itself_pid_1_or_another_users_process_in_user_mode() -> None:
     assert not inh.allowed(4242, 0)
     assert not inh.allowed(1, 1000)
     assert not inh.allowed(os.getpid(), 1000)
+
+
+def test_the_journaled_ancestor_walk_ends_on_a_ppid_cycle_of_equal_start_times() -> None:
+    from smoothdesk.actuator.inherit import Ancestor
+    from smoothdesk.actuator.inherit_sweep import _journaled_ancestor, _Stat
+
+    # /proc read while pids are reused: 201 names 202 its parent and 202 names 201, one start tick.
+    table = {200: _Stat(201, 700, False), 201: _Stat(202, 700, False), 202: _Stat(201, 700, False)}
+    assert _journaled_ancestor(200, table[200], table, {}) is None
+    known = {202: Ancestor(ProcKey(202, 700), "background")}
+    assert _journaled_ancestor(200, table[200], table, known) == known[202]

@@ -166,3 +166,18 @@ def test_a_critical_leader_rule_stays_with_focus_and_members_keep_theirs():
     classes = {10: Classification("game", C, "game", "g.toml:1"), 13: COMPILER}
     out, _ = rounds(procs, [grp(*procs)], classifications=classes, hints=Hints(focused_pids=frozenset({10})))
     assert out["g"].klass is C and out["g"].class_of(13) is BG
+
+
+def test_a_ppid_cycle_of_equal_start_times_ends_the_walk():
+    # /proc read while pids are reused: 21 names 22 its parent and 22 names 21, same start tick.
+    procs = [
+        proc(10, "code"),
+        member(21, "sh", 22, start_time=50),
+        member(22, "sh", 21, start_time=50),
+        member(23, "cc1", 21, start_time=50, cpu_10s=95.0),
+    ]
+    out, _ = rounds(procs, [grp(*procs)], classifications={23: COMPILER})
+    d = out["g"]
+    assert d.classes() == {23: BG}
+    assert d.class_of(21) is N and d.class_of(22) is N
+    assert ancestors([21], {p.pid: p for p in procs}, {21, 22, 23}) == {21, 22}
