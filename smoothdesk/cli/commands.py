@@ -30,6 +30,8 @@ def render_status(s: dict[str, Any]) -> str:
             f"  PSI some avg10: cpu {s['psi_cpu_some']:.1f}% io {s['psi_io_some']:.1f}%"
             f" memory {s['psi_memory_some']:.1f}%"
         )
+    # An agent that cannot measure audio or focus now: the helper is not told, so it cannot act.
+    lines.extend(f"  not measured: {line}" for line in s.get("unmeasured", ()))
     return "\n".join(lines)
 
 
