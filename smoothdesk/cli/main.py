@@ -15,6 +15,7 @@ from smoothdesk.cli import commands, manage, telemetry
 from smoothdesk.cli.errors import CliError
 from smoothdesk.core.classes import PriorityClass
 from smoothdesk.core.errors import SmoothDeskError
+from smoothdesk.core.matchers import MATCHER_KEYS
 from smoothdesk.dbus.client import HelperClient, connect
 from smoothdesk.dbus.errors import BusError
 
@@ -80,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     ra = rsub.add_parser("add", parents=[common], help="add a rule in the helper (admin)")
     rd = rsub.add_parser("delete", parents=[common], help="delete rules with these matchers (admin)")
     for parser in (ra, rd):
-        for field in manage.MATCHERS:
+        for field in MATCHER_KEYS:
             parser.add_argument(f"--{field}", metavar="TEXT", help=f"match on {field}")
     ra.add_argument("--type", metavar="TYPE", help="a rule type")
     ra.add_argument("--class", dest="klass", choices=CLASSES, help=" | ".join(CLASSES))

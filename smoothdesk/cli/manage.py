@@ -9,17 +9,18 @@ from typing import Any
 
 from smoothdesk.cli.errors import CliError
 from smoothdesk.cli.format import human_bytes, parse_duration, table
+from smoothdesk.core.matchers import MATCHER_KEYS
 from smoothdesk.dbus.client import HelperClient
 
-RULE_FIELDS = ("name", "exe", "cmdline", "cgroup", "unit", "parent", "ancestor", "type", "klass")
-MATCHERS = RULE_FIELDS[:7]
+# argparse's names: "klass" is the rule's "class".
+RULE_FIELDS = (*MATCHER_KEYS, "type", "klass")
 Emit = Callable[[Any, str], None]
 
 
 def _fields(args: Any, names: tuple[str, ...]) -> dict[str, str]:
     out = {("class" if n == "klass" else n): getattr(args, n) for n in names if getattr(args, n, None)}
-    if not any(k in out for k in MATCHERS):
-        raise CliError(f"give at least one of --{', --'.join(MATCHERS)}", 2)
+    if not any(k in out for k in MATCHER_KEYS):
+        raise CliError(f"give at least one of --{', --'.join(MATCHER_KEYS)}", 2)
     return out
 
 
@@ -31,7 +32,7 @@ async def cmd_rules_add(c: HelperClient, args: Any, emit: Emit) -> int:
 
 
 async def cmd_rules_delete(c: HelperClient, args: Any, emit: Emit) -> int:
-    matchers = _fields(args, MATCHERS)
+    matchers = _fields(args, MATCHER_KEYS)
     removed = await c.delete_rule(matchers)
     emit({"matchers": matchers, "removed": removed}, f"{removed} rule(s) removed")
     return 0 if removed else 1

@@ -21,9 +21,10 @@ import platformdirs
 import tomli_w
 
 from smoothdesk.config.resources import resource_dir
+from smoothdesk.core.matchers import MATCHER_KEYS
 from smoothdesk.policy.ananicy import kind_of, parse_ananicy
 from smoothdesk.policy.errors import RuleError
-from smoothdesk.policy.rule_parse import MATCHER_KEYS, parse_toml_rules, rules_from_table
+from smoothdesk.policy.rule_parse import parse_toml_rules, rules_from_table
 from smoothdesk.policy.rules import Diagnostic, Severity
 from smoothdesk.policy.ruleset import RuleSet, RuleSetBuilder
 

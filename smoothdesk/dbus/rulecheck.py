@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from smoothdesk.core.classes import PriorityClass
+from smoothdesk.core.matchers import MATCHER_KEYS, RULE_KEYS
 from smoothdesk.dbus import errors
 
-MATCHERS = ("name", "exe", "cmdline", "cgroup", "unit", "parent", "ancestor")
-RULE_FIELDS = frozenset({*MATCHERS, "type", "class"})
 MAX_TEXT = 512
 MAX_PATH = 4096
 
@@ -45,14 +44,14 @@ def _fields(table: Any, allowed: frozenset[str] | tuple[str, ...], argument: str
     out = {k: check_text(v, k) for k, v in table.items()}
     if "cmdline" in out:
         check_regex(out["cmdline"], "cmdline")
-    if not any(k in out for k in MATCHERS):
-        raise errors.InvalidArgument(argument, f"needs at least one of {', '.join(MATCHERS)}")
+    if not any(k in out for k in MATCHER_KEYS):
+        raise errors.InvalidArgument(argument, f"needs at least one of {', '.join(MATCHER_KEYS)}")
     return out
 
 
 def check_rule(table: Any) -> dict[str, str]:
     """A rule table: known string fields only, one matcher at least, a class that parses."""
-    rule = _fields(table, RULE_FIELDS, "rule")
+    rule = _fields(table, RULE_KEYS, "rule")
     if "class" in rule:
         try:
             rule["class"] = PriorityClass.parse(rule["class"]).value
@@ -64,7 +63,7 @@ def check_rule(table: Any) -> dict[str, str]:
 
 
 def check_matchers(table: Any) -> dict[str, str]:
-    return _fields(table, MATCHERS, "matchers")
+    return _fields(table, MATCHER_KEYS, "matchers")
 
 
 def check_path(path: str) -> str:

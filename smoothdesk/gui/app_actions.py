@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from smoothdesk.core.matchers import MATCHER_KEYS
+
 if TYPE_CHECKING:
     from smoothdesk.gui.connection import HelperConnection
 
@@ -76,7 +78,6 @@ def matching_rules(app: dict[str, Any], rules: list[dict[str, Any]]) -> list[dic
 
 
 def describe_rule(rule: dict[str, Any]) -> str:
-    keys = ("name", "exe", "cmdline", "cgroup", "unit", "parent", "ancestor")
-    match = ", ".join(f"{k}={rule[k]}" for k in keys if rule.get(k))
+    match = ", ".join(f"{k}={rule[k]}" for k in MATCHER_KEYS if rule.get(k))
     gives = rule.get("class") or rule.get("type") or "?"
     return f"{match or rule.get('label', '?')} → {gives} ({rule.get('source', '?')})"

@@ -6,9 +6,10 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from smoothdesk.core.classes import PriorityClass
+from smoothdesk.core.matchers import MATCHER_KEYS
 from smoothdesk.dbus import errors, rulecheck
 
-TEXT_FIELDS = ("name", "exe", "cmdline", "cgroup", "unit", "parent", "ancestor", "type")
+TEXT_FIELDS = (*MATCHER_KEYS, "type")
 HINTS = {
     "name": "executable base name or comm, exact",
     "exe": "full path of the executable; glob allowed",

@@ -14,8 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-MATCHERS = ("name", "exe", "cmdline", "cgroup", "unit", "parent", "ancestor")
-COMM_LEN = 15
+from smoothdesk.core.matchers import MATCHER_KEYS, name_in
 
 
 @dataclass(slots=True)
@@ -36,16 +35,6 @@ class Preview:
         return text
 
 
-def _name_in(wanted: str, names: set[str]) -> bool:
-    """As the helper compares names: comm is cut at 15 characters; .exe names ignore case."""
-    if wanted in names or (len(wanted) > COMM_LEN and wanted[:COMM_LEN] in names):
-        return True
-    if wanted[-4:].lower() == ".exe":
-        low = wanted.lower()
-        return any(n.lower() in (low, low[:COMM_LEN]) for n in names)
-    return False
-
-
 def _glob(pattern: str, value: str) -> bool:
     return fnmatch.fnmatchcase(value, pattern)
 
@@ -56,7 +45,7 @@ def _check(key: str, wanted: str, app: Mapping[str, Any]) -> bool | None:
         names = {str(app.get("name", ""))}
         if app.get("exe"):
             names.add(str(app["exe"]).rsplit("/", 1)[-1])
-        return _name_in(wanted, names - {""})
+        return name_in(wanted, names - {""})
     if key == "unit":
         return bool(app.get("unit")) and _glob(wanted, str(app["unit"]))
     if key == "exe" and app.get("exe"):
@@ -74,7 +63,7 @@ def _check(key: str, wanted: str, app: Mapping[str, Any]) -> bool | None:
 def preview(rule: Mapping[str, Any], apps: Iterable[Mapping[str, Any]]) -> Preview:
     """The apps every checkable matcher of `rule` accepts (none if no matcher could be checked)."""
     apps = list(apps)
-    wanted = {k: str(rule[k]) for k in MATCHERS if rule.get(k)}
+    wanted = {k: str(rule[k]) for k in MATCHER_KEYS if rule.get(k)}
     result = Preview()
     checked: set[str] = set()
     unchecked: set[str] = set()
@@ -85,6 +74,6 @@ def preview(rule: Mapping[str, Any], apps: Iterable[Mapping[str, Any]]) -> Previ
         known = [v for v in verdicts.values() if v is not None]
         if known and all(known):
             result.apps.append(dict(app))
-    result.checked = [k for k in MATCHERS if k in checked]
-    result.unchecked = [k for k in MATCHERS if k in wanted and k not in checked]
+    result.checked = [k for k in MATCHER_KEYS if k in checked]
+    result.unchecked = [k for k in MATCHER_KEYS if k in wanted and k not in checked]
     return result

@@ -19,7 +19,8 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from smoothdesk.gui.rule_match import MATCHERS, Preview, preview
+from smoothdesk.core.matchers import CONDITION_KEYS
+from smoothdesk.gui.rule_match import Preview, preview
 
 COLUMNS = ("Rule", "Matches", "Class", "Layer", "Source", "Running")
 LABEL, MATCH, CLASS, LAYER, SOURCE, RUNNING = range(len(COLUMNS))
@@ -72,7 +73,7 @@ def group_rules(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for entry in entries:
         source = str(entry.get("source", ""))
-        others = tuple((k, str(entry.get(k))) for k in MATCHERS if k != "name" and entry.get(k))
+        others = tuple((k, str(entry.get(k))) for k in CONDITION_KEYS if entry.get(k))
         key = f"{source}\0{others}" if source.rpartition(":")[2].isdigit() else f"{source}\0{entry}"
         row = rows.get(key)
         if row is None:
@@ -99,7 +100,7 @@ def match_text(rule: dict[str, Any]) -> str:
     if names:
         more = f" +{len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else ""
         parts.append(f"{'names' if len(names) > 1 else 'name'} {', '.join(names[:NAMES_SHOWN])}{more}")
-    parts += [f"{k} {rule[k]}" for k in MATCHERS if k != "name" and rule.get(k)]
+    parts += [f"{k} {rule[k]}" for k in CONDITION_KEYS if rule.get(k)]
     return "; ".join(parts) or rule_label(rule)
 
 
@@ -163,10 +164,10 @@ class RulesModel(QAbstractTableModel):
 
     def row_of(self, rule: dict[str, Any]) -> int:
         """The row of the rule with these matchers (a name may be one of a rule's names)."""
-        wanted = {k: rule.get(k) for k in MATCHERS if rule.get(k) and k != "name"}
+        wanted = {k: rule.get(k) for k in CONDITION_KEYS if rule.get(k)}
         name = rule.get("name")
         for i, r in enumerate(self.rules):
-            if {k: r.get(k) for k in MATCHERS if r.get(k) and k != "name"} != wanted:
+            if {k: r.get(k) for k in CONDITION_KEYS if r.get(k)} != wanted:
                 continue
             if (name in r["names"]) if name else not r["names"]:
                 return i
@@ -190,7 +191,7 @@ class RulesModel(QAbstractTableModel):
             if col == MATCH:
                 return "\n".join(
                     [", ".join(rule.get("names") or [])]
-                    + [f"{k} = {rule[k]}" for k in MATCHERS if k != "name" and rule.get(k)]
+                    + [f"{k} = {rule[k]}" for k in CONDITION_KEYS if rule.get(k)]
                 ).strip()
             if col == RUNNING:
                 found = self.running_of(index.row())

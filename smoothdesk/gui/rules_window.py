@@ -26,9 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from smoothdesk.core.matchers import MATCHER_KEYS
 from smoothdesk.gui.banner import Banner, describe_error
 from smoothdesk.gui.rule_form import RuleForm
-from smoothdesk.gui.rule_match import MATCHERS, Preview, preview
+from smoothdesk.gui.rule_match import Preview, preview
 from smoothdesk.gui.rules_model import (
     CLASS,
     LABEL,
@@ -354,4 +355,4 @@ def import_summary(s: dict[str, Any], diagnostics: list[str] | None = None) -> s
 
 
 def _matchers(rule: dict[str, Any]) -> dict[str, str]:
-    return {k: str(rule[k]) for k in MATCHERS if rule.get(k)}
+    return {k: str(rule[k]) for k in MATCHER_KEYS if rule.get(k)}

@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from smoothdesk.core.classes import PriorityClass
+from smoothdesk.core.matchers import FILE_RULE_KEYS, MATCHER_KEYS
 from smoothdesk.policy.errors import RuleError
 from smoothdesk.policy.rules import (
     Conditions,
@@ -44,8 +45,6 @@ from smoothdesk.policy.rules import (
     compile_cmdline,
 )
 
-MATCHER_KEYS = ("name", "exe", "cmdline", "cgroup", "unit", "parent", "ancestor")
-RULE_KEYS = frozenset({*MATCHER_KEYS, "type", "class", "label"})
 TYPE_KEYS = frozenset({"class", "tags", "description"})
 TOP_KEYS = frozenset({"rule", "types"})
 
@@ -113,9 +112,9 @@ def _keyed(key: str, parse: Callable[[str], _T], value: str | None) -> _T | None
 
 def rules_from_table(table: Mapping[str, Any], source: str, line: int | None) -> list[Rule]:
     """The rules of one [[rule]] table (one per name); RuleError says what is wrong."""
-    unknown = sorted(set(table) - RULE_KEYS)
+    unknown = sorted(set(table) - FILE_RULE_KEYS)
     if unknown:
-        allowed = ", ".join(sorted(RULE_KEYS))
+        allowed = ", ".join(sorted(FILE_RULE_KEYS))
         raise RuleError(f"unknown key {unknown[0]!r} in [[rule]] (allowed: {allowed})", source, line)
     try:
         names = _names(table)

@@ -27,10 +27,10 @@ from enum import StrEnum
 from typing import Any
 
 from smoothdesk.core.classes import PriorityClass
+from smoothdesk.core.matchers import CONDITION_KEYS, name_in
 from smoothdesk.core.process import ProcessRecord
 from smoothdesk.policy.errors import RuleError
 
-COMM_LEN = 15
 MAX_PATTERN_LEN = 512
 _GLOB_MAGIC = re.compile(r"[*?\[]")
 
@@ -105,19 +105,6 @@ def process_names(proc: ProcessRecord) -> frozenset[str]:
     return frozenset(names)
 
 
-def name_in(wanted: str, names: frozenset[str]) -> bool:
-    """True if `wanted` is one of `names`, allowing for comm's cut at 15 characters.
-
-    Windows names (``.exe``) compare case-insensitively, as Windows file names do.
-    """
-    if wanted in names or (len(wanted) > COMM_LEN and wanted[:COMM_LEN] in names):
-        return True
-    if wanted[-4:].lower() != ".exe":
-        return False
-    low = wanted.lower()
-    return any(n.lower() in (low, low[:COMM_LEN]) for n in names)
-
-
 class ProcFacts:
     """What rules look at in one process, computed once per classification and lazily."""
 
@@ -167,8 +154,7 @@ class Conditions:
         )
 
     def as_dict(self) -> dict[str, str]:
-        fields = ("exe", "cmdline", "cgroup", "unit", "parent", "ancestor")
-        return {k: v for k, v in zip(fields, self.key(), strict=True) if v is not None}
+        return {k: v for k, v in zip(CONDITION_KEYS, self.key(), strict=True) if v is not None}
 
     def matches(self, facts: ProcFacts) -> bool:
         proc = facts.proc

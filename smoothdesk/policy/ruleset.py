@@ -17,10 +17,10 @@ from collections.abc import Iterator, Mapping
 
 from smoothdesk.core.classes import PriorityClass
 from smoothdesk.core.group import Classification
+from smoothdesk.core.matchers import COMM_LEN
 from smoothdesk.core.process import ProcessRecord
 from smoothdesk.policy.rule_types import BUILTIN_TYPES, class_from_attrs
 from smoothdesk.policy.rules import (
-    COMM_LEN,
     Ancestors,
     CgroupDef,
     Diagnostic,
