@@ -286,6 +286,11 @@ class Daemon:
         audio: dict[int, int] | None = None,
     ) -> None:
         """What one session agent (bus connection `source`) reported, as pid -> start time."""
+        for pid in {**(focused or {}), **(audio or {})}:
+            if pid not in self.table.processes:
+                # Born since the table last listed /proc (no proc connector, or its events not
+                # read yet): read it at the next tick, which the new hint wakes at once.
+                self.table.defer_pid(pid)
         if focused is not None:
             self.reports.set_focus(source, uid, focused)
         if audio is not None:

@@ -50,11 +50,12 @@ async def run(daemon: Daemon, stop_requested: Callable[[], bool] = lambda: False
             return 0
         await endpoint.start(daemon.options.bus)
         daemon.telemetry.start()
+        # Subscribed before the first tick lists /proc: a process born in between is seen by one
+        # or the other (its fork and exec events wait in the socket until the reader runs).
+        daemon.netlink = _open_netlink(daemon)
         daemon.tick()
-        connector = _open_netlink(daemon)
-        if connector is not None:
-            daemon.netlink = connector
-            loop.add_reader(connector.fileno(), FastPath(daemon, connector).on_readable)
+        if daemon.netlink is not None:
+            loop.add_reader(daemon.netlink.fileno(), FastPath(daemon, daemon.netlink).on_readable)
         notify("READY=1")
         log.info(
             "running in %s mode, tick %.2fs, bus %s%s",
