@@ -1,15 +1,9 @@
 """The only code that changes the system: levers, journal of originals, rollback."""
 
 from smoothdesk.actuator.actuator import Actuator
+from smoothdesk.actuator.cgroup_choice import auto_choice, backend_for, systemd_running
 from smoothdesk.actuator.cgroup_fs import CgroupV1Backend, CgroupV2Backend
-from smoothdesk.actuator.cgroups import (
-    CgroupBackend,
-    CgroupMode,
-    backend_for,
-    probe_cgroup_mode,
-    select_backend,
-    systemd_running,
-)
+from smoothdesk.actuator.cgroups import CgroupBackend
 from smoothdesk.actuator.errors import ActuatorError
 from smoothdesk.actuator.journal import Journal, default_run_dir
 from smoothdesk.actuator.levers import DEFAULT_LEVERS, LeverSet, thread_target, user_mode_levers
@@ -24,7 +18,6 @@ __all__ = [
     "ActuatorError",
     "ApplyReport",
     "CgroupBackend",
-    "CgroupMode",
     "CgroupV1Backend",
     "CgroupV2Backend",
     "Journal",
@@ -32,11 +25,10 @@ __all__ = [
     "MemoryOrders",
     "MemoryReport",
     "SystemdBackend",
+    "auto_choice",
     "backend_for",
     "default_run_dir",
-    "probe_cgroup_mode",
     "recover",
-    "select_backend",
     "systemd_running",
     "thread_target",
     "user_mode_levers",

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from smoothdesk.collector.cgroups import cgroup_mode, controllers
+from smoothdesk.collector.cgroups import probe_layout
 from smoothdesk.collector.devices import block_devices
 from smoothdesk.collector.errors import CollectorError
 from smoothdesk.collector.fileio import read_text_quiet
@@ -129,16 +129,16 @@ def probe_slices(root: Path) -> Finding:
 
 def probe_cgroups(root: Path) -> list[Finding]:
     sys_root = root / "sys"
-    mode = cgroup_mode(sys_root)
-    ctl = controllers(sys_root)
+    layout = probe_layout(sys_root)
+    mode, v1, v2 = layout.mode, layout.v1_controllers, layout.v2_controllers
     has_idle = (sys_root / "fs" / "cgroup" / "cpu" / "cpu.idle").exists()
-    listing = f"v1: {', '.join(ctl.v1) or 'none'}; v2: {', '.join(ctl.v2) or 'none'}"
+    listing = f"v1: {', '.join(v1) or 'none'}; v2: {', '.join(v2) or 'none'}"
     if mode == "v2":
-        good = {"cpu", "io"} <= set(ctl.v2)
+        good = {"cpu", "io"} <= set(v2)
         main = Finding(
             "cgroup",
             OK if good else WARN,
-            f"cgroup v2 (unified); controllers {', '.join(ctl.v2) or 'none'}",
+            f"cgroup v2 (unified); controllers {', '.join(v2) or 'none'}",
             "per-application cpu.weight/cpu.idle and io.weight go through systemd unit "
             "properties (or cgroupfs without systemd)."
             if good
@@ -147,10 +147,10 @@ def probe_cgroups(root: Path) -> list[Finding]:
         )
         idle = Finding(
             "cgroup.cpu_idle",
-            OK if "cpu" in ctl.v2 else MISSING,
-            "cpu.idle available in v2 cgroups" if "cpu" in ctl.v2 else "no cpu controller",
+            OK if "cpu" in v2 else MISSING,
+            "cpu.idle available in v2 cgroups" if "cpu" in v2 else "no cpu controller",
             "the idle class can use cpu.idle=1 (runs only when nothing else wants the CPU)."
-            if "cpu" in ctl.v2
+            if "cpu" in v2
             else "the idle class has to rely on SCHED_IDLE and nice 19.",
         )
         return [main, idle]
@@ -166,11 +166,11 @@ def probe_cgroups(root: Path) -> list[Finding]:
     hybrid = mode == "hybrid"
     main = Finding(
         "cgroup",
-        INFO if "cpu" in ctl.v1 else WARN,
+        INFO if "cpu" in v1 else WARN,
         f"cgroup {'hybrid (v1 controllers, v2 at fs/cgroup/unified)' if hybrid else 'v1'}; " + listing,
         "CPU weights use the v1 cpu controller (cpu.shares); systemd-style v2 properties "
         "(cpu.weight, io.weight) are not available."
-        if "cpu" in ctl.v1
+        if "cpu" in v1
         else "no cpu controller: SmoothDesk uses nice, autogroup nice and ionice only.",
     )
     idle = Finding(

@@ -1,15 +1,14 @@
-"""Parse /proc/PID/cgroup, find the systemd unit, and tell the machine's cgroup layout."""
+"""Parse /proc/PID/cgroup, find the systemd unit, and probe the machine's cgroup layout."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 from smoothdesk.collector.fileio import read_text_quiet
 from smoothdesk.collector.system import parse_psi
+from smoothdesk.core.cgroup_layout import V1_CPU_NAMES, CgroupLayout, CgroupMode
 from smoothdesk.core.snapshot import PsiFigures
-
-CgroupMode = Literal["v1", "v2", "hybrid", "none"]
 
 _UNIT_SUFFIXES = (".scope", ".service")
 # Named v1 hierarchies ("name=systemd") and the v2 mount inside a hybrid layout are
@@ -22,13 +21,6 @@ class CgroupInfo(NamedTuple):
 
     path: str
     unit: str | None
-
-
-class Controllers(NamedTuple):
-    """Controllers available on the v1 hierarchies and on the v2 (unified) one."""
-
-    v1: tuple[str, ...]
-    v2: tuple[str, ...]
 
 
 def unit_of(path: str) -> str | None:
@@ -65,48 +57,38 @@ def parse_cgroup(text: str) -> CgroupInfo:
     return CgroupInfo(chosen, unit_of(chosen))
 
 
-def cgroup_mode(sys_root: Path = Path("/sys")) -> CgroupMode:
-    """How cgroups are mounted under sys_root/fs/cgroup.
+def probe_layout(sys_root: Path = Path("/sys")) -> CgroupLayout:
+    """How cgroups are mounted under sys_root/fs/cgroup (the helper probes once, at start).
 
-    "v2" when the unified hierarchy is mounted there, "hybrid" when v1
-    hierarchies sit next to a unified one at fs/cgroup/unified, "v1" when
-    only v1 hierarchies exist, "none" when nothing is mounted.
+    Mode "v2" when the unified hierarchy is mounted there (or only at fs/cgroup/unified),
+    "hybrid" when v1 hierarchies sit next to a unified one at fs/cgroup/unified, "v1" when only
+    v1 hierarchies exist, "none" when nothing is mounted. The v2 controllers are those enabled
+    at the unified root.
     """
     base = sys_root / "fs" / "cgroup"
-    if (base / "cgroup.controllers").exists():
-        return "v2"
-    if not base.is_dir():
-        return "none"
-    has_v1 = any(True for _ in _v1_hierarchies(base))
-    if (base / "unified" / "cgroup.controllers").exists():
-        return "hybrid" if has_v1 else "v2"
-    return "v1" if has_v1 else "none"
+    unified = next((c for c in (base, base / "unified") if (c / "cgroup.controllers").exists()), None)
+    v2: tuple[str, ...] = ()
+    if unified is not None:
+        try:
+            v2 = tuple((unified / "cgroup.controllers").read_text().split())
+        except OSError:
+            v2 = ()
+    hierarchies = [] if unified == base or not base.is_dir() else _v1_hierarchies(base)
+    mode: CgroupMode
+    if unified == base:
+        mode = "v2"
+    elif hierarchies:
+        mode = "hybrid" if unified is not None else "v1"
+    else:
+        mode = "v2" if unified is not None else "none"
+    v1 = sorted({c for name in hierarchies for c in name.split(",") if c})
+    v1_cpu = next((base / n for n in V1_CPU_NAMES if (base / n / "cpu.shares").exists()), None)
+    return CgroupLayout(base, mode, unified, v2, tuple(v1), v1_cpu)
 
 
 def unified_mount(sys_root: Path = Path("/sys")) -> Path | None:
-    """Where the v2 hierarchy is mounted, or None."""
-    base = sys_root / "fs" / "cgroup"
-    for candidate in (base, base / "unified"):
-        if (candidate / "cgroup.controllers").exists():
-            return candidate
-    return None
-
-
-def controllers(sys_root: Path = Path("/sys")) -> Controllers:
-    """The controllers of each hierarchy; v2 ones are those enabled at the unified root."""
-    base = sys_root / "fs" / "cgroup"
-    v2: tuple[str, ...] = ()
-    mount = unified_mount(sys_root)
-    if mount is not None:
-        try:
-            v2 = tuple((mount / "cgroup.controllers").read_text().split())
-        except OSError:
-            v2 = ()
-    v1: set[str] = set()
-    if mount != base and base.is_dir():
-        for name in _v1_hierarchies(base):
-            v1.update(c for c in name.split(",") if c)
-    return Controllers(tuple(sorted(v1)), v2)
+    """Where the v2 hierarchy is mounted, or None (probe_layout's `unified`)."""
+    return probe_layout(sys_root).unified
 
 
 def read_group_pressure(group_dir: Path, resource: str = "cpu") -> dict[str, PsiFigures] | None:
@@ -130,7 +112,7 @@ def group_pressure(
 
 
 def pressure_in(mount: Path | None, cgroup_path: str, resource: str = "cpu") -> dict[str, PsiFigures] | None:
-    """group_pressure with the unified mount already found (it does not move while we run)."""
+    """group_pressure with the unified mount already found (CgroupLayout.unified: it does not move)."""
     if mount is None or not cgroup_path.startswith("/") or "/../" in f"{cgroup_path}/":
         return None
     return read_group_pressure(mount / cgroup_path.lstrip("/"), resource)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from smoothdesk.actuator import Actuator, backend_for
+from smoothdesk.collector.cgroups import probe_layout
 from smoothdesk.collector.netlink import ProcConnector
 from smoothdesk.collector.tracker import ProcessTable
 from smoothdesk.config.loader import load_settings
@@ -62,7 +63,7 @@ class Daemon:
         self.rules_write_path = options.rules_write_path or default_write_path(self.user_mode)
         self.rulebook = RuleBook(self.user_mode, self.config, self.rules_write_path)
         self.history = History(self.tick_seconds)
-        backend = backend_for(self.config.cgroup, self.user_mode)
+        backend = backend_for(self.config.cgroup, probe_layout(options.sys_root), user_mode=self.user_mode)
         self.cgroup_backend_name = backend.name if backend is not None else "off"
         self.actuator = Actuator(
             self.run_dir,

@@ -159,9 +159,10 @@ def _recover(args: argparse.Namespace) -> int:
     SIGKILL), with the cgroup lever the config names, as the daemon would."""
     import logging
 
-    from smoothdesk.actuator.cgroups import backend_for
+    from smoothdesk.actuator.cgroup_choice import backend_for
     from smoothdesk.actuator.journal import JOURNAL_NAME
     from smoothdesk.actuator.recovery import recover
+    from smoothdesk.collector.cgroups import probe_layout
     from smoothdesk.config.loader import load_settings
     from smoothdesk.config.paths import config_files, run_dir
     from smoothdesk.core.errors import SmoothDeskError
@@ -174,7 +175,9 @@ def _recover(args: argparse.Namespace) -> int:
             logging.getLogger("smoothdesk.helper").info("recover: no journal in %s, nothing to do", where)
             return 0
         settings = load_settings(config_files(user_mode), args.config)
-        backend = backend_for(HelperSettings.from_settings(settings).cgroup, user_mode)
+        backend = backend_for(
+            HelperSettings.from_settings(settings).cgroup, probe_layout(), user_mode=user_mode
+        )
         report = recover(where, cgroup_backend=backend)
     except (SmoothDeskError, OSError) as exc:
         print(f"smoothdesk-helper: --recover: {exc}", file=sys.stderr)

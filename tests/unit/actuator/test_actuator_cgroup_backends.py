@@ -1,19 +1,14 @@
-"""cgroupfs backends against fake trees (this machine cannot show v2 controllers) and the probe."""
+"""cgroupfs backends against fake trees (this machine cannot show v2 controllers)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from smoothdesk.actuator import (
-    CgroupMode,
     CgroupV1Backend,
     CgroupV2Backend,
     LeverSet,
     SystemdBackend,
-    probe_cgroup_mode,
-    select_backend,
 )
 from smoothdesk.core import PriorityClass, ProcessRecord, ProcKey
 
@@ -108,48 +103,6 @@ def test_close_clean_removes_only_empty_groups(tmp_path: Path) -> None:
     assert not (fs / "smoothdesk").exists()
 
 
-@pytest.mark.parametrize(
-    ("layout", "expected"),
-    [
-        ({"cgroup.controllers": "cpu io memory"}, CgroupMode.V2),
-        ({"cgroup.controllers": "memory pids"}, CgroupMode.NONE),
-        ({"cpu/cpu.shares": "1024", "unified/cgroup.controllers": ""}, CgroupMode.V1),
-        ({"cpu,cpuacct/cpu.shares": "1024"}, CgroupMode.V1),
-        ({}, CgroupMode.NONE),
-    ],
-)
-def test_probe_cgroup_mode(tmp_path: Path, layout: dict[str, str], expected: CgroupMode) -> None:
-    fs = tmp_path / "fs" / "cgroup"
-    fs.mkdir(parents=True)
-    for rel, text in layout.items():
-        (fs / rel).parent.mkdir(parents=True, exist_ok=True)
-        (fs / rel).write_text(text)
-    assert probe_cgroup_mode(tmp_path) is expected
-
-
-def test_select_backend_prefers_systemd_on_v2(tmp_path: Path) -> None:
-    fs = tmp_path / "sys" / "fs" / "cgroup"
-    fs.mkdir(parents=True)
-    (fs / "cgroup.controllers").write_text("cpu io")
-    run = tmp_path / "run"
-    run.mkdir()
-    assert isinstance(select_backend(tmp_path / "sys", run_root=run), CgroupV2Backend)
-    (run / "systemd" / "system").mkdir(parents=True)
-    backend = select_backend(tmp_path / "sys", run_root=run, bus_address="unix:path=/nonexistent")
-    assert isinstance(backend, SystemdBackend)
-    backend.close(clean=True)
-
-
-def test_select_backend_v1_and_none(tmp_path: Path) -> None:
-    fs = tmp_path / "sys" / "fs" / "cgroup"
-    (fs / "cpu").mkdir(parents=True)
-    assert select_backend(tmp_path / "sys", run_root=tmp_path) is None
-    (fs / "cpu" / "cpu.shares").write_text("1024")
-    backend = select_backend(tmp_path / "sys", run_root=tmp_path)
-    assert isinstance(backend, CgroupV1Backend)
-    assert backend.mount == fs / "cpu"
-
-
 def test_systemd_targets_only_app_scopes_and_services() -> None:
     backend = SystemdBackend(bus_address="unix:path=/nonexistent")
     rec = ProcessRecord(pid=5, ppid=1, uid=1000, comm="x", start_time=1)
@@ -160,17 +113,6 @@ def test_systemd_targets_only_app_scopes_and_services() -> None:
     assert backend.target(rec) is None
     rec.unit = "packagekit.service"
     assert backend.target(rec) == "unit:packagekit.service"
-
-
-def test_select_backend_in_user_mode_uses_the_user_manager_or_nothing(tmp_path: Path) -> None:
-    fs = tmp_path / "sys" / "fs" / "cgroup"
-    fs.mkdir(parents=True)
-    (fs / "cgroup.controllers").write_text("cpu io")
-    assert select_backend(tmp_path / "sys", run_root=tmp_path, user_mode=True) is None
-    (tmp_path / "systemd" / "system").mkdir(parents=True)
-    backend = select_backend(tmp_path / "sys", run_root=tmp_path, user_mode=True)
-    assert isinstance(backend, SystemdBackend)
-    assert backend.user
 
 
 def test_prefix_group_is_always_idle_and_children_rank_inside(tmp_path: Path) -> None:

@@ -6,12 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from smoothdesk.collector.cgroups import (
-    cgroup_mode,
-    controllers,
-    parse_cgroup,
-    unit_of,
-)
+from smoothdesk.collector.cgroups import parse_cgroup, probe_layout, unit_of
 
 APP_SCOPE = "/user.slice/user-1000.slice/user@1000.service/app.slice/app-firefox-1234.scope"
 
@@ -73,8 +68,11 @@ def test_mode_v2(tmp_path: Path) -> None:
     cg = tmp_path / "fs" / "cgroup"
     cg.mkdir(parents=True)
     (cg / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
-    assert cgroup_mode(tmp_path) == "v2"
-    assert controllers(tmp_path) == ((), ("cpuset", "cpu", "io", "memory", "pids"))
+    layout = probe_layout(tmp_path)
+    assert layout.mode == "v2"
+    assert layout.unified == cg
+    assert layout.v1_controllers == ()
+    assert layout.v2_controllers == ("cpuset", "cpu", "io", "memory", "pids")
 
 
 def test_mode_hybrid(tmp_path: Path) -> None:
@@ -82,21 +80,36 @@ def test_mode_hybrid(tmp_path: Path) -> None:
     _v1(cg, "cpu,cpuacct", "blkio", "systemd")
     (cg / "unified").mkdir()
     (cg / "unified" / "cgroup.controllers").write_text("\n")
-    assert cgroup_mode(tmp_path) == "hybrid"
-    assert controllers(tmp_path) == (("blkio", "cpu", "cpuacct"), ())
+    layout = probe_layout(tmp_path)
+    assert layout.mode == "hybrid"
+    assert layout.unified == cg / "unified"
+    assert layout.v1_controllers == ("blkio", "cpu", "cpuacct")
+    assert layout.v2_controllers == ()
 
 
 def test_mode_v1_and_none(tmp_path: Path) -> None:
-    assert cgroup_mode(tmp_path) == "none"
+    assert probe_layout(tmp_path).mode == "none"
     cg = tmp_path / "fs" / "cgroup"
     cg.mkdir(parents=True)
-    assert cgroup_mode(tmp_path) == "none"
+    assert probe_layout(tmp_path).mode == "none"
     _v1(cg, "cpu", "memory")
-    assert cgroup_mode(tmp_path) == "v1"
+    layout = probe_layout(tmp_path)
+    assert (layout.mode, layout.unified, layout.v1_controllers) == ("v1", None, ("cpu", "memory"))
+    assert layout.v1_cpu is None  # no cpu.shares: not a cpu hierarchy the actuator can weight
+    (cg / "cpu" / "cpu.shares").write_text("1024\n")
+    assert probe_layout(tmp_path).v1_cpu == cg / "cpu"
+
+
+def test_mode_v2_only_at_unified(tmp_path: Path) -> None:
+    cg = tmp_path / "fs" / "cgroup"
+    (cg / "unified").mkdir(parents=True)
+    (cg / "unified" / "cgroup.controllers").write_text("cpu io\n")
+    layout = probe_layout(tmp_path)
+    assert (layout.mode, layout.unified, layout.v2_controllers) == ("v2", cg / "unified", ("cpu", "io"))
 
 
 def _expected_mode_from_mounts() -> str:
-    """The layout as /proc/mounts tells it, computed independently of cgroup_mode."""
+    """The layout as /proc/mounts tells it, computed independently of probe_layout."""
     v2_at: set[str] = set()
     v1 = False
     for line in Path("/proc/mounts").read_text().splitlines():
@@ -113,7 +126,7 @@ def _expected_mode_from_mounts() -> str:
 
 
 def test_real_machine_mode_matches_mounts() -> None:
-    assert cgroup_mode() == _expected_mode_from_mounts()
+    assert probe_layout().mode == _expected_mode_from_mounts()
 
 
 def test_real_machine_v1_controllers_match_proc_cgroups() -> None:
@@ -123,8 +136,9 @@ def test_real_machine_v1_controllers_match_proc_cgroups() -> None:
         name, hierarchy, _num, enabled = line.split()
         if hierarchy != "0" and enabled == "1":
             enabled_v1.add(name)
-    listed = set(controllers().v1)
-    if cgroup_mode() == "v2":
+    layout = probe_layout()
+    listed = set(layout.v1_controllers)
+    if layout.mode == "v2":
         assert listed == set()
     else:
         assert enabled_v1 <= listed
