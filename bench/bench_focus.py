@@ -25,9 +25,9 @@ from pathlib import Path
 
 from common import REPO
 
+from smoothdesk.agent import SessionAgent
 from smoothdesk.dbus.client import HelperClient, connect
 from smoothdesk.dbus.errors import BusError
-from smoothdesk.gui.agent import SessionAgent
 from tests.support.bus import private_bus
 from tests.support.xsession import xsession
 

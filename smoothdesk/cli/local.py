@@ -39,7 +39,7 @@ def cmd_doctor(args: Any, emit: Callable[[Any, str], None], helper: str) -> int:
 
 def focus_finding(env: Mapping[str, str]) -> dict[str, str]:
     """Where the session agent would read the focus in this session (sway, X11, GNOME, KWin), or why not."""
-    from smoothdesk.gui.agent.focus_select import choose_focus, session_address
+    from smoothdesk.agent.focus_select import choose_focus, session_address
 
     probe_focus = asyncio.wait_for(choose_focus(env, session_address("session", env)), 5.0)
     try:

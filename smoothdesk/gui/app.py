@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO, format="smoothdesk: %(message)s"
     )
     if args.install_integration:
-        from smoothdesk.gui.agent.integration import main as install
+        from smoothdesk.agent.integration import main as install
 
         return install(os.environ)
     from smoothdesk.gui.prefs import Prefs, PrefsError
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"smoothdesk: {exc}", file=sys.stderr)
         return 2
     if args.agent_only:
-        from smoothdesk.gui.agent import run_agent
+        from smoothdesk.agent import run_agent
 
         return int(run_agent(["--bus", bus]))
     return _run_tray(bus, args)

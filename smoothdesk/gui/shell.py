@@ -149,7 +149,7 @@ class TrayApp(QObject):
 
     def _start_agent(self, bus: str) -> None:
         try:
-            from smoothdesk.gui.agent import SessionAgent
+            from smoothdesk.agent import SessionAgent
         except ImportError as exc:
             log.warning("session agent not available (%s): focus and audio are not reported", exc)
             return

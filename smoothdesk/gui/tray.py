@@ -160,7 +160,7 @@ class Tray(QObject):
 
     def install_integration(self) -> QMessageBox:
         """What `smoothdesk --agent-only --install-integration` does, with its outcome in a box."""
-        from smoothdesk.gui.agent.integration import IntegrationError, install_integration
+        from smoothdesk.agent.integration import IntegrationError, install_integration
 
         title = "Focus integration"
         try:

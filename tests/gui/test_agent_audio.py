@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from smoothdesk.gui.agent import SessionAgent
+from smoothdesk.agent import SessionAgent
 from tests.gui.agent_support import app_of, has, lacks, unmeasured
 from tests.gui.conftest import UserHelper
 from tests.support.procs import wait_for
@@ -55,7 +55,7 @@ def test_a_playing_client_is_classified_as_an_audio_client(user_helper: UserHelp
 def test_the_agent_follows_pulseaudio_through_a_crash_and_a_restart(
     user_helper: UserHelper, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, "smoothdesk.gui.agent.watcher")
+    caplog.set_level(logging.DEBUG, "smoothdesk.agent.watcher")
     bus = user_helper.bus
     with pulse_server() as pa:
         agent = SessionAgent(bus, env={}, pulse_server=pa.server, session_bus=None, xruns=False)

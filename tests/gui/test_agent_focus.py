@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from smoothdesk.gui.agent import SessionAgent
+from smoothdesk.agent import SessionAgent
 from tests.gui.agent_support import app_of, has, lacks, unmeasured
 from tests.gui.conftest import UserHelper
 from tests.support.procs import wait_for
@@ -99,7 +99,7 @@ def focus_unmeasured(bus: str) -> str:
 def test_the_agent_runs_headless_and_says_why_focus_is_unknown(user_helper: UserHelper) -> None:
     env = {"WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland", "PATH": "/usr/bin:/bin"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "smoothdesk.gui.agent", "--bus", user_helper.bus, "--no-audio",
+        [sys.executable, "-m", "smoothdesk.agent", "--bus", user_helper.bus, "--no-audio",
          "--print-state"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip

@@ -9,9 +9,9 @@ import pytest
 from dbus_fast import Message
 from dbus_fast.aio import MessageBus
 
-from smoothdesk.gui.agent import SessionAgent
-from smoothdesk.gui.agent.focus_select import GNOME_EXTENSIONS, choose_focus, close
-from smoothdesk.gui.agent.focus_shell import RECEIVER_IFACE, RECEIVER_NAME, RECEIVER_PATH
+from smoothdesk.agent import SessionAgent
+from smoothdesk.agent.focus_select import GNOME_EXTENSIONS, choose_focus, close
+from smoothdesk.agent.focus_shell import RECEIVER_IFACE, RECEIVER_NAME, RECEIVER_PATH
 from tests.gui.agent_support import app_of, has, lacks
 from tests.gui.conftest import UserHelper
 from tests.support.gnome import GnomeSession, gnomesession, missing_tools

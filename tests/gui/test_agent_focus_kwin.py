@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import functools
 
-from smoothdesk.gui.agent import SessionAgent
-from smoothdesk.gui.agent.focus_select import choose_focus
-from smoothdesk.gui.agent.integration import enable_in_kwinrc
+from smoothdesk.agent import SessionAgent
+from smoothdesk.agent.focus_select import choose_focus
+from smoothdesk.agent.integration import enable_in_kwinrc
 from tests.gui.agent_support import app_of, has, lacks
 from tests.gui.conftest import UserHelper
 from tests.gui.test_agent_focus_gnome import fake_report

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from smoothdesk.gui.agent import SessionAgent
-from smoothdesk.gui.agent.focus_wayland import focus_source
+from smoothdesk.agent import SessionAgent
+from smoothdesk.agent.focus_wayland import focus_source
 from tests.gui.agent_support import app_of, has, lacks, unmeasured
 from tests.gui.conftest import UserHelper
 from tests.support.procs import terminate, wait_for

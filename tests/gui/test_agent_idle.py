@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from smoothdesk.agent import SessionAgent
 from smoothdesk.dbus.client import HelperClient, connect
-from smoothdesk.gui.agent import SessionAgent
 from tests.gui.conftest import UserHelper
 from tests.support.procs import wait_for
 from tests.support.tools import needs

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from smoothdesk.agent.link import HelperLink
 from smoothdesk.dbus.client import HelperClient
-from smoothdesk.gui.agent.link import HelperLink
 from tests.support.bus import private_bus
 from tests.support.procs import stop, wait_for
 

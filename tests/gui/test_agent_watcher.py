@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from smoothdesk.gui.agent.watcher import SourceGone, SupervisedWatcher
+from smoothdesk.agent.watcher import SourceGone, SupervisedWatcher
 from tests.support.procs import wait_for
 
-WATCHER_LOG = "smoothdesk.gui.agent.watcher"
+WATCHER_LOG = "smoothdesk.agent.watcher"
 
 
 class Scripted(SupervisedWatcher):

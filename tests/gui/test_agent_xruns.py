@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from smoothdesk.agent import SessionAgent
 from smoothdesk.dbus.client import HelperClient, connect
-from smoothdesk.gui.agent import SessionAgent
 from tests.gui.agent_support import app_of, has, unmeasured
 from tests.gui.conftest import UserHelper
 from tests.support import pulse

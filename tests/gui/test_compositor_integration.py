@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from smoothdesk.agent.focus_shell import RECEIVER_IFACE, RECEIVER_NAME, RECEIVER_PATH, parse_report
+from smoothdesk.agent.integration import MARKER, IntegrationError, build_extension
+from smoothdesk.agent.state import Focus
 from smoothdesk.config.resources import resource_dir
-from smoothdesk.gui.agent.focus_shell import RECEIVER_IFACE, RECEIVER_NAME, RECEIVER_PATH, parse_report
-from smoothdesk.gui.agent.integration import MARKER, IntegrationError, build_extension
-from smoothdesk.gui.agent.state import Focus
 from tests.support.tools import needs
 
 UUID = "smoothdesk-focus@smoothdesk.org"

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from smoothdesk.gui.agent.focus_sway import (
+from smoothdesk.agent.focus_sway import (
     GET_TREE,
     MAGIC,
     SUBSCRIBE,
@@ -30,7 +30,7 @@ from smoothdesk.gui.agent.focus_sway import (
     frame,
     probe,
 )
-from smoothdesk.gui.agent.state import Focus
+from smoothdesk.agent.state import Focus
 from tests.support.procs import wait_for
 
 CAPTURE = (Path(__file__).parents[1] / "data" / "sway" / "session.ipc").read_bytes()

@@ -7,8 +7,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from smoothdesk.gui.agent.focus_select import EXTENSION_UUID, KWIN_SCRIPT
-from smoothdesk.gui.agent.integration import build_extension, system_copy
+from smoothdesk.agent.focus_select import EXTENSION_UUID, KWIN_SCRIPT
+from smoothdesk.agent.integration import build_extension, system_copy
 from tests.support import gnome, kwin
 from tests.support.install_cli import install_integration
 from tests.support.procs import wait_for

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from smoothdesk.agent.pw_pod import PodError, XrunCounter, parse
+from smoothdesk.agent.xruns_pipewire import LineReader, XrunNews
 from smoothdesk.dbus import errors
 from smoothdesk.dbus.procref import start_time
 from smoothdesk.dbus.xrunreport import check_xruns
-from smoothdesk.gui.agent.pw_pod import PodError, XrunCounter, parse
-from smoothdesk.gui.agent.xruns_pipewire import LineReader, XrunNews
 from smoothdesk.helper.reporters import ReportBook
 
 DATA = Path(__file__).parent.parent / "data" / "pipewire"

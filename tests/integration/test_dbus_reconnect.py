@@ -258,7 +258,7 @@ def test_the_session_agent_reports_again_after_the_bus_restarts(
     agent_log = shared_tmp / "agent.log"
     with agent_log.open("wb") as log:
         agent = subprocess.Popen(
-            [sys.executable, "-m", "smoothdesk.gui.agent", "--bus", rbus.address, "--no-audio"],
+            [sys.executable, "-m", "smoothdesk.agent", "--bus", rbus.address, "--no-audio"],
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from smoothdesk.gui.agent.integration import MARKER, build_extension
+from smoothdesk.agent.integration import MARKER, build_extension
 from tests.support import deb as debs
 from tests.support.bus import system_bus_config
 from tests.support.tools import needs

@@ -23,7 +23,7 @@ from typing import Any
 
 from dbus_fast.aio import MessageBus
 
-from smoothdesk.gui.agent.focus_select import GNOME_EXTENSIONS, call_method, close
+from smoothdesk.agent.focus_select import GNOME_EXTENSIONS, call_method, close
 from tests.support.compositor import REPO, Session, missing, session_dirs, wait, x_display
 from tests.support.install_cli import install_integration
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from dbus_fast.aio import MessageBus
 
-from smoothdesk.gui.agent.focus_select import KWIN_SCRIPTING, call_method, close
+from smoothdesk.agent.focus_select import KWIN_SCRIPTING, call_method, close
 from tests.support.compositor import Session, missing, session_dirs, wait
 from tests.support.install_cli import install_integration
 

@@ -1,4 +1,4 @@
-"""`python -m smoothdesk.gui.agent` (and `smoothdesk --agent-only`): the agent alone, headless."""
+"""`python -m smoothdesk.agent` (and `smoothdesk --agent-only`): the agent alone, headless."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import signal
 import threading
 from collections.abc import Sequence
 
+from smoothdesk.agent.agent import SessionAgent
 from smoothdesk.dbus.client import parse_bus
-from smoothdesk.gui.agent.agent import SessionAgent
 
 
 def build_parser() -> argparse.ArgumentParser:

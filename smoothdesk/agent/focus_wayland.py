@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from smoothdesk.gui.agent.focus_sway import probe
+from smoothdesk.agent.focus_sway import probe
 
 NO_SOURCE = (
     "Wayland session ({desktop}): no focus source: sway's IPC ($SWAYSOCK){sway}; GNOME Shell and KWin "

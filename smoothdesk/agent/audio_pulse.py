@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pulsectl
 
-from smoothdesk.gui.agent.state import Audio
-from smoothdesk.gui.agent.watcher import SupervisedWatcher
+from smoothdesk.agent.state import Audio
+from smoothdesk.agent.watcher import SupervisedWatcher
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,7 @@ from pathlib import Path
 
 from dbus_fast.aio import MessageBus
 
-from smoothdesk.config.resources import resource_dir
-from smoothdesk.gui.agent.focus_select import (
+from smoothdesk.agent.focus_select import (
     DBUS,
     EXTENSION_UUID,
     KWIN_SCRIPT,
@@ -30,7 +29,8 @@ from smoothdesk.gui.agent.focus_select import (
     close,
     session_address,
 )
-from smoothdesk.gui.agent.focus_shell import GNOME, KWIN
+from smoothdesk.agent.focus_shell import GNOME, KWIN
+from smoothdesk.config.resources import resource_dir
 
 MARKER = "// @FOCUS_REPORTER@"
 ESM_FROM = 45  # GNOME Shell moved extensions to ES modules in 45

@@ -11,16 +11,16 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from smoothdesk.agent.audio_pulse import PulseAudio
+from smoothdesk.agent.focus_select import FocusChoice, choose_focus, focus_watcher, session_address
+from smoothdesk.agent.idle import IdleSource, open_idle_source
+from smoothdesk.agent.link import HelperLink
+from smoothdesk.agent.state import Audio, Focus
+from smoothdesk.agent.watcher import BACKOFF_MAX, BACKOFF_MIN, SupervisedWatcher
+from smoothdesk.agent.xruns_pipewire import PipeWireXruns, XrunNews
 from smoothdesk.dbus.client import HelperClient, connect
 from smoothdesk.dbus.errors import ACCESS_DENIED, INVALID_ARGS, NOT_FOUND, UNKNOWN_METHOD, BusError
 from smoothdesk.dbus.procref import proc_identity
-from smoothdesk.gui.agent.audio_pulse import PulseAudio
-from smoothdesk.gui.agent.focus_select import FocusChoice, choose_focus, focus_watcher, session_address
-from smoothdesk.gui.agent.idle import IdleSource, open_idle_source
-from smoothdesk.gui.agent.link import HelperLink
-from smoothdesk.gui.agent.state import Audio, Focus
-from smoothdesk.gui.agent.watcher import BACKOFF_MAX, BACKOFF_MIN, SupervisedWatcher
-from smoothdesk.gui.agent.xruns_pipewire import PipeWireXruns, XrunNews
 
 log = logging.getLogger(__name__)
 

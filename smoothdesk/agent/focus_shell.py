@@ -24,8 +24,8 @@ from typing import Any
 from dbus_fast import Message, MessageType, NameFlag, RequestNameReply
 from dbus_fast.aio import MessageBus
 
-from smoothdesk.gui.agent.state import Focus
-from smoothdesk.gui.agent.watcher import SupervisedWatcher
+from smoothdesk.agent.state import Focus
+from smoothdesk.agent.watcher import SupervisedWatcher
 
 log = logging.getLogger(__name__)
 

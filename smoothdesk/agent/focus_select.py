@@ -18,12 +18,12 @@ from typing import Any
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
-from smoothdesk.gui.agent.focus_shell import GNOME, KWIN, Compositor, CompositorFocus
-from smoothdesk.gui.agent.focus_sway import SwayFocus
-from smoothdesk.gui.agent.focus_wayland import focus_source, is_wayland
-from smoothdesk.gui.agent.focus_x11 import X11Focus
-from smoothdesk.gui.agent.state import Focus
-from smoothdesk.gui.agent.watcher import SupervisedWatcher
+from smoothdesk.agent.focus_shell import GNOME, KWIN, Compositor, CompositorFocus
+from smoothdesk.agent.focus_sway import SwayFocus
+from smoothdesk.agent.focus_wayland import focus_source, is_wayland
+from smoothdesk.agent.focus_x11 import X11Focus
+from smoothdesk.agent.state import Focus
+from smoothdesk.agent.watcher import SupervisedWatcher
 
 EXTENSION_UUID = "smoothdesk-focus@smoothdesk.org"
 KWIN_SCRIPT = "smoothdesk-focus"
@@ -166,7 +166,7 @@ def focus_watcher(
         if choice.why:
             watcher.waiting = choice.why
         if choice.compositor is KWIN and choice.ready:
-            from smoothdesk.gui.agent.integration import kwin_report_now
+            from smoothdesk.agent.integration import kwin_report_now
 
             watcher.ready = functools.partial(kwin_report_now, env=env)
         return watcher

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smoothdesk.gui.agent.watcher import SourceGone, SupervisedWatcher
+from smoothdesk.agent.watcher import SourceGone, SupervisedWatcher
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class PipeWireXruns(SupervisedWatcher):
             except OSError as exc:
                 self._delay = min(self._delay, ABSENT_RETRY)
                 raise SourceGone(f"PipeWire does not answer at {path}: {exc.strerror or exc}") from None
-        argv = [sys.executable, "-m", "smoothdesk.gui.agent.pw_profiler"]
+        argv = [sys.executable, "-m", "smoothdesk.agent.pw_profiler"]
         with self._lock:
             if self._stopping.is_set():
                 return

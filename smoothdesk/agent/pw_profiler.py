@@ -1,4 +1,4 @@
-"""`python -m smoothdesk.gui.agent.pw_profiler`: PipeWire's per-node xrun counts as JSON lines.
+"""`python -m smoothdesk.agent.pw_profiler`: PipeWire's per-node xrun counts as JSON lines.
 
 PipeWire 0.3.65 (Debian 12) has no batch mode in pw-top and no pw-dump field for xruns: the counts
 only travel in the profiler module's events. This child binds the profiler through libpipewire
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint32, c_void_p
 from typing import Any
 
-from smoothdesk.gui.agent.pw_pod import PodError, XrunCounter
+from smoothdesk.agent.pw_pod import PodError, XrunCounter
 
 PROFILER = b"PipeWire:Interface:Profiler"
 NODE, CLIENT = "PipeWire:Interface:Node", "PipeWire:Interface:Client"
@@ -244,7 +244,7 @@ def emit(line: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m smoothdesk.gui.agent.pw_profiler", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m smoothdesk.agent.pw_profiler", description=__doc__)
     p.add_argument("--interval", type=float, default=1.0, help="seconds between lines at most")
     args = p.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -14,8 +14,8 @@ from Xlib import X, Xatom
 from Xlib.display import Display
 from Xlib.error import ConnectionClosedError, DisplayError, XError
 
-from smoothdesk.gui.agent.state import Focus
-from smoothdesk.gui.agent.watcher import SupervisedWatcher
+from smoothdesk.agent.state import Focus
+from smoothdesk.agent.watcher import SupervisedWatcher
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ import struct
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from smoothdesk.gui.agent.state import Focus
-from smoothdesk.gui.agent.watcher import SupervisedWatcher
+from smoothdesk.agent.state import Focus
+from smoothdesk.agent.watcher import SupervisedWatcher
 
 log = logging.getLogger(__name__)
 
