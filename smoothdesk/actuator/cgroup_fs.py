@@ -23,18 +23,16 @@ from typing import Any
 from smoothdesk.actuator.cgroups import CgroupBackend, JsonDict
 from smoothdesk.actuator.errors import ActuatorError
 from smoothdesk.actuator.levers import LeverSet
+from smoothdesk.actuator.prefix import read_prefix
 from smoothdesk.core import PriorityClass, ProcessRecord, ProcKey
-
-PREFIX_ENV = "SMOOTHDESK_CGROUP_PREFIX"
 
 
 def default_prefix() -> str:
-    """The group prefix: smoothdesk, or $SMOOTHDESK_CGROUP_PREFIX. A second helper beside a real one
-    (benches, tests) must not share its groups, or each would restore the other's processes."""
-    prefix = os.environ.get(PREFIX_ENV, "smoothdesk")
-    if not prefix or "/" in prefix or prefix in (".", ".."):
-        raise ActuatorError(f"{PREFIX_ENV}={prefix!r}: must be one directory name")
-    return prefix
+    """The group prefix (actuator.prefix); ActuatorError when $SMOOTHDESK_CGROUP_PREFIX is bad."""
+    try:
+        return read_prefix()
+    except ValueError as exc:
+        raise ActuatorError(str(exc)) from None
 
 
 def _write(path: Path, value: str) -> None:

@@ -10,6 +10,12 @@ to 0, from SCHED_IDLE or SCHED_BATCH to SCHED_OTHER and from a low IO priority t
 A boost (negative nice, real-time) is left as it is: it is an operator's choice (a unit's Nice=),
 and no demotion of ours ever raised anything.
 
+The order is what makes it fast: a demoted helper runs at a tiny share of the CPU (measured: ~2 s
+from exec to main() and then 2-56 s to the end of the reset, with 8 demoted hogs beside it and
+the machine busy, when this module still loaded the actuator package and ctypes first). So this
+module imports the stdlib's os alone, the cgroup move and each thread's nice and policy come
+first, with os calls only, and only then the ioprio syscall (ctypes) and the journal are loaded.
+
 The autogroup nice is the whole session's: lowering it back here changes every process in the
 session. It is reset only when the journal says SmoothDesk lowered it (to the journal's
 original, which the crash recovery would restore a moment later anyway); a session its user
@@ -18,24 +24,25 @@ niced stays as it is, and the helper says so.
 
 from __future__ import annotations
 
-import contextlib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from smoothdesk.actuator import syscalls as sc
-from smoothdesk.actuator.cgroup_fs import default_prefix
-from smoothdesk.actuator.errors import ActuatorError
-from smoothdesk.actuator.journal import Journal
-from smoothdesk.core.process import SCHED_BATCH, SCHED_IDLE, SCHED_OTHER
+from smoothdesk.actuator.prefix import read_prefix
+
+# sched.h and ioprio.h values, here so that the first steps need no other module of ours.
+_SCHED_OTHER, _SCHED_BATCH, _SCHED_IDLE = 0, 3, 5
+_RESET_ON_FORK = 0x40000000
+_IOPRIO_CLASS_BE, _IOPRIO_CLASS_IDLE, _IOPRIO_SHIFT = 2, 3, 13
 
 
-@dataclass(slots=True)
 class CleanStart:
     """What the helper found on itself and changed; what it could not change, and why."""
 
-    changed: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
+    __slots__ = ("changed", "kept")
+
+    def __init__(self) -> None:
+        self.changed: list[str] = []
+        self.kept: list[str] = []
 
 
 def start_clean(
@@ -43,14 +50,33 @@ def start_clean(
 ) -> CleanStart:
     """Reset the calling process (all its threads); `autogroup=False` leaves the session alone
     whatever the journal says (a dry run changes nothing outside the helper)."""
+    return finish_clean(cpu_clean(proc_root), run_dir, proc_root=proc_root, autogroup=autogroup)
+
+
+def cpu_clean(proc_root: Path = Path("/proc")) -> CleanStart:
+    """The first step, with os calls alone: out of our cgroups, each thread's nice and policy."""
     out = CleanStart()
     me = proc_root / "self"
-    _leave_our_cgroups(me, proc_root, out)
-    for tid in sorted(int(t) for t in os.listdir(me / "task")):  # noqa: PTH208
-        _neutral_thread(tid, out)
+    _leave_our_cgroups(me, out)
+    for tid in _tids(me):
+        _cpu_neutral(tid, out)
+    return out
+
+
+def finish_clean(
+    out: CleanStart, run_dir: Path | None, *, proc_root: Path = Path("/proc"), autogroup: bool = True
+) -> CleanStart:
+    """The rest, once the CPU share is back: each thread's IO priority, then the autogroup."""
+    me = proc_root / "self"
+    for tid in _tids(me):
+        _io_neutral(tid, out)
     if autogroup:
         _our_autogroup(me, run_dir, out)
     return out
+
+
+def _tids(me: Path) -> list[int]:
+    return sorted(int(t) for t in os.listdir(me / "task"))  # noqa: PTH208
 
 
 def _mounts(me: Path) -> list[tuple[str, str, set[str]]]:
@@ -64,12 +90,12 @@ def _mounts(me: Path) -> list[tuple[str, str, set[str]]]:
     return found
 
 
-def _leave_our_cgroups(me: Path, proc_root: Path, out: CleanStart) -> None:
+def _leave_our_cgroups(me: Path, out: CleanStart) -> None:
     try:
-        prefix = f"/{default_prefix()}"
+        prefix = f"/{read_prefix()}"
         lines = (me / "cgroup").read_text().splitlines()
         mounts = _mounts(me)
-    except (OSError, ActuatorError) as exc:
+    except (OSError, ValueError) as exc:
         out.kept.append(f"cgroup: {exc}")
         return
     for line in lines:
@@ -91,38 +117,55 @@ def _leave_our_cgroups(me: Path, proc_root: Path, out: CleanStart) -> None:
             out.kept.append(f"cgroup {path}: {exc.strerror}")
 
 
-def _demoted(name: str, value: int) -> bool:
-    """Below neutral? A boost (negative nice, a real-time class) is an operator's, and kept."""
-    if name == "nice":
-        return value > 0
-    if name == "policy":
-        return value & ~sc.SCHED_RESET_ON_FORK in (SCHED_BATCH, SCHED_IDLE)
-    klass, level = sc.ioprio_split(value)
-    return klass == sc.IOPRIO_CLASS_IDLE or (klass == sc.IOPRIO_CLASS_BE and level > 4)
-
-
-def _neutral_thread(tid: int, out: CleanStart) -> None:
+def _cpu_neutral(tid: int, out: CleanStart) -> None:
+    """A positive nice to 0, then SCHED_IDLE/BATCH to SCHED_OTHER (keeping reset-on-fork); a
+    boost (negative nice, a real-time class) is an operator's, and kept."""
     try:
-        state = sc.read_thread(tid)
+        nice = os.getpriority(os.PRIO_PROCESS, tid)
+        policy = os.sched_getscheduler(tid)
     except OSError:
         return  # the thread ended
     # nice first: leaving SCHED_IDLE is checked against the nice at that moment.
-    steps = (
-        ("nice", state.nice, 0, sc.set_nice),
-        ("policy", state.policy, SCHED_OTHER, sc.set_policy),
-        ("ioprio", state.ioprio, 0, sc.set_ioprio),
-    )
-    for name, have, neutral, setter in steps:
-        if not _demoted(name, have):
-            continue
+    if nice > 0:
         try:
-            setter(tid, neutral)
-            out.changed.append(f"thread {tid} {name} {have} -> {neutral}")
+            os.setpriority(os.PRIO_PROCESS, tid, 0)
+            out.changed.append(f"thread {tid} nice {nice} -> 0")
         except OSError as exc:
-            out.kept.append(f"thread {tid} {name} {have}: {exc.strerror}")
+            out.kept.append(f"thread {tid} nice {nice}: {exc.strerror}")
+    if policy & ~_RESET_ON_FORK in (_SCHED_BATCH, _SCHED_IDLE):
+        neutral = _SCHED_OTHER | (policy & _RESET_ON_FORK)
+        try:
+            os.sched_setscheduler(tid, neutral, os.sched_param(0))
+            out.changed.append(f"thread {tid} policy {policy} -> {neutral}")
+        except OSError as exc:
+            out.kept.append(f"thread {tid} policy {policy}: {exc.strerror}")
+
+
+def _io_neutral(tid: int, out: CleanStart) -> None:
+    """An idle or low best-effort IO priority (level > 4) to class none (derived from nice)."""
+    from smoothdesk.actuator import syscalls as sc
+
+    try:
+        value = sc.get_ioprio(tid)
+    except OSError:
+        return
+    klass, level = value >> _IOPRIO_SHIFT, value & ((1 << _IOPRIO_SHIFT) - 1)
+    if not (klass == _IOPRIO_CLASS_IDLE or (klass == _IOPRIO_CLASS_BE and level > 4)):
+        return
+    try:
+        sc.set_ioprio(tid, 0)
+        out.changed.append(f"thread {tid} ioprio {value} -> 0")
+    except OSError as exc:
+        out.kept.append(f"thread {tid} ioprio {value}: {exc.strerror}")
 
 
 def _our_autogroup(me: Path, run_dir: Path | None, out: CleanStart) -> None:
+    import contextlib
+
+    from smoothdesk.actuator import syscalls as sc
+    from smoothdesk.actuator.errors import ActuatorError
+    from smoothdesk.actuator.journal import Journal
+
     try:
         found = sc.read_autogroup(os.getpid(), me.parent)
     except OSError:

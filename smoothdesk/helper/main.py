@@ -4,8 +4,10 @@ Started from a demoted process, the helper runs at that process's share of the C
 reset itself (actuator.selfreset), so this module imports only what the interpreter already has
 loaded: a SIGTERM before main() has taken it would end the helper with the journal unrestored
 (measured: importing argparse, logging and smoothdesk.core here was 40 of the 55 ms before
-main(); the rest is the interpreter's own start), and the daemon's ~0.4 s of modules load
-after the reset.
+main(); the rest is the interpreter's own start). main() takes the signals, then leaves our
+cgroups and resets its nice and policy with os calls alone, and only then parses its arguments
+and loads the daemon's ~0.4 s of modules (bench/bench_startup.py: with the whole actuator package
+loaded before the reset, a helper born demoted beside 8 demoted hogs took 10-58 s to reset).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     import argparse
     from typing import Any
 
+    from smoothdesk.actuator.selfreset import CleanStart
     from smoothdesk.helper.daemon import Daemon
 
 
@@ -43,21 +46,30 @@ class StartupSignals:
         self.stop_requested = True
 
 
-def _start_clean(args: argparse.Namespace) -> None:
-    """The helper's own nice, policy, ioprio, cgroup and (journaled) autogroup back to neutral."""
+def _cpu_clean() -> CleanStart:
+    """Out of our cgroups, each thread's nice and policy back to neutral: the CPU share first."""
+    from smoothdesk.actuator.selfreset import cpu_clean
+
+    return cpu_clean()
+
+
+def _start_clean(args: argparse.Namespace, clean: CleanStart) -> None:
+    """The rest of the clean start (ioprio, a journaled autogroup; not for --recover), then what
+    the whole of it changed and kept."""
     import logging
 
-    from smoothdesk.actuator.selfreset import start_clean
+    from smoothdesk.actuator.selfreset import finish_clean
     from smoothdesk.config.errors import ConfigError
     from smoothdesk.config.paths import run_dir
 
     log = logging.getLogger("smoothdesk.helper")
-    try:
-        where = args.run_dir or run_dir(args.user or os.geteuid() != 0)
-    except ConfigError as exc:
-        where = None  # the Daemon reports a bad run directory; the session's autogroup stays
-        log.debug("no journal to check the autogroup against: %s", exc)
-    clean = start_clean(where, autogroup=not (args.dry_run or args.once))
+    if not args.recover:
+        try:
+            where = args.run_dir or run_dir(args.user or os.geteuid() != 0)
+        except ConfigError as exc:
+            where = None  # the Daemon reports a bad run directory; the session's autogroup stays
+            log.debug("no journal to check the autogroup against: %s", exc)
+        finish_clean(clean, where, autogroup=not (args.dry_run or args.once))
     if clean.changed:
         log.warning("started with a demotion of SmoothDesk's; reset: %s", "; ".join(clean.changed))
     for kept in clean.kept:
@@ -191,11 +203,12 @@ def _recover(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     signals = StartupSignals()
+    clean = _cpu_clean()
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
+    _start_clean(args, clean)
     if args.recover:
         return _recover(args)
-    _start_clean(args)
     if args.tick is not None and not 0.05 <= args.tick <= 60:
         print("smoothdesk-helper: --tick must be between 0.05 and 60 seconds", file=sys.stderr)
         return 2
