@@ -19,7 +19,7 @@ import common  # noqa: F401  (puts the repo on sys.path)
 from smoothdesk.core import AppGroup, Hints, Snapshot, SystemStats
 from smoothdesk.ml.features import matrix
 from smoothdesk.ml.ranker import load_default
-from smoothdesk.ml.trace import generate
+from smoothdesk.ml.training.trace import generate
 from smoothdesk.policy.ranker import RuleOnlyRanker
 
 LIMIT_MS = 2.0

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seeded synthetic desktop trace (smoothdesk.ml.trace) into a new snapshot log."""
+"""Writes the seeded synthetic desktop trace (smoothdesk.ml.training.trace) into a new snapshot log."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from smoothdesk.ml.trace import DEFAULT_START, write_trace
+from smoothdesk.ml.training.trace import DEFAULT_START, write_trace
 
 
 def main() -> int:

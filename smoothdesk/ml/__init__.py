@@ -1,1 +1,4 @@
-"""Honest ML: features, attention labels, the synthetic trace, the trainer and the ONNX ranker."""
+"""Honest ML at run time: the features, the per-tick observations and the ONNX ranker the helper loads.
+
+Offline training (labels, dataset, metrics, trace, CatBoost, ONNX export) is in ``smoothdesk.ml.training``.
+"""

@@ -8,7 +8,7 @@ from typing import Any
 
 from smoothdesk.core import AppGroup, ProcessRecord, PsiFigures, Snapshot, SystemStats
 from smoothdesk.core.observation import GroupObservation
-from smoothdesk.ml.trace import Tick, generate
+from smoothdesk.ml.training.trace import Tick, generate
 from smoothdesk.telemetry.store import SnapshotStore
 
 BASE = GroupObservation(

@@ -1,10 +1,10 @@
-"""Tests for ml.labels: the attention label from a known focus-event sequence, via a real log too."""
+"""Tests for ml.training.labels: the attention label from a known focus-event sequence, via a real log too."""
 
 from __future__ import annotations
 
 from ml_support import obs
 
-from smoothdesk.ml.labels import HOLD_LIMIT_S, attention_labels
+from smoothdesk.ml.training.labels import HOLD_LIMIT_S, attention_labels
 from smoothdesk.telemetry.store import SnapshotStore
 
 T0 = 1_700_000_000.0

@@ -1,4 +1,4 @@
-"""Tests for ml.metrics: AUC and NDCG@k on hand-computed cases, and the rule-only baseline order."""
+"""Tests for ml.training.metrics: AUC and NDCG@k on hand-computed cases, and the rule-only baseline order."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 from ml_support import obs
 
-from smoothdesk.ml.metrics import auc, baseline_score, ndcg_at_k
+from smoothdesk.ml.training.metrics import auc, baseline_score, ndcg_at_k
 
 
 def test_auc_known_values():

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from smoothdesk.ml.dataset import Dataset, load
-from smoothdesk.ml.labels import attention_labels
-from smoothdesk.ml.trace import DAY, DEFAULT_START, write_trace
+from smoothdesk.ml.training.dataset import Dataset, load
+from smoothdesk.ml.training.labels import attention_labels
+from smoothdesk.ml.training.trace import DAY, DEFAULT_START, write_trace
 from smoothdesk.telemetry.store import SnapshotStore
 
 TICK_S = 20.0  # the generator's detail tick; the log keeps one in three past raw_s

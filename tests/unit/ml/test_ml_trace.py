@@ -7,7 +7,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from smoothdesk.ml.labels import attention_labels
+from smoothdesk.ml.training.labels import attention_labels
 from smoothdesk.telemetry.store import SnapshotStore
 
 REPO = Path(__file__).resolve().parents[3]

@@ -13,7 +13,7 @@ from ml_support import small_ticks, write_ticks
 
 from smoothdesk.ml import features
 from smoothdesk.ml.ranker import OnnxRanker
-from smoothdesk.ml.train import TrainConfig, main, train
+from smoothdesk.ml.training.train import TrainConfig, main, train
 from smoothdesk.telemetry.store import SnapshotStore
 
 
@@ -112,7 +112,7 @@ def test_without_catboost_the_trainer_says_which_extra_is_missing(trained, tmp_p
     code = textwrap.dedent(f"""
         import sys
         sys.modules["catboost"] = None
-        from smoothdesk.ml.train import main
+        from smoothdesk.ml.training.train import main
         sys.exit(main(["--db", {str(tmp / "trace.sqlite")!r}, "--out", {str(tmp_path / "o")!r}]))
     """)
     proc = subprocess.run(

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from smoothdesk.ml import features, metrics
-from smoothdesk.ml.dataset import Dataset, load, split_by_time
+from smoothdesk.ml import features
 from smoothdesk.ml.errors import MLError
-from smoothdesk.ml.export import export
+from smoothdesk.ml.training import metrics
+from smoothdesk.ml.training.dataset import Dataset, load, split_by_time
+from smoothdesk.ml.training.export import export
 
 MIN_POSITIVES = 20
 
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.generate_trace is not None:
-            from smoothdesk.ml.trace import write_trace
+            from smoothdesk.ml.training.trace import write_trace
 
             if args.generate_trace.exists():
                 raise MLError(f"{args.generate_trace}: exists; the trace goes into a new file")

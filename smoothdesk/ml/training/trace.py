@@ -21,7 +21,7 @@ from pathlib import Path
 from smoothdesk.core import Classification, Decision, Hints, ProcessRecord, PsiFigures, Snapshot, SystemStats
 from smoothdesk.core.observation import GroupObservation
 from smoothdesk.ml.observe import FocusEvent, FocusTracker, observe, with_classes
-from smoothdesk.ml.trace_apps import APPS, BUILD, Running, classification, processes, start
+from smoothdesk.ml.training.trace_apps import APPS, BUILD, Running, classification, processes, start
 from smoothdesk.policy.engine import PolicyInputs, PolicyState, decide
 
 DEFAULT_START = 1_704_700_800.0  # Monday 2024-01-08 08:00 UTC

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from smoothdesk.core.observation import GroupObservation
 from smoothdesk.ml.errors import MLError
-from smoothdesk.ml.labels import HOLD_LIMIT_S, HORIZON_S, attention_labels
+from smoothdesk.ml.training.labels import HOLD_LIMIT_S, HORIZON_S, attention_labels
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
