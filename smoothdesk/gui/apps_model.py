@@ -248,11 +248,6 @@ class AppsModel(QAbstractItemModel):
         if after:
             self.dataChanged.emit(self.index(0, 0, parent), self.index(after - 1, last, parent))
 
-    def update_app(self, app: dict[str, Any]) -> None:
-        row = self.row_of(str(app["id"]))
-        if row >= 0:
-            self._replace(row, self._rows[row], app)
-
 
 class AppsFilter(QSortFilterProxyModel):
     """Search (name, id, command, reasons; case-insensitive) and a class filter; sorts on raw numbers.
