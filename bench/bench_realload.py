@@ -11,9 +11,18 @@ Topologies:
   b  unit     the storm (own session) and the app share one app unit (faked: realload_topology.py)
   c  session  the storm runs in its own session (setsid), like a job in another terminal
 Modes: unmanaged; `nice -n19` on the storm; SmoothDesk (a real smoothdesk-helper as root,
-`--bus none`, default config); the measured app at SCHED_FIFO 50. Cells run interleaved (the mode
-order rotates per topology and repeat); figures are medians over repeats. During every cell the
-CPU used by processes outside this bench (other agents) is measured and printed as noise.
+default config) twice: without a bus ("smoothdesk": nothing reports a focus), and on a private
+dbus-daemon with the measured app reported focused over it as the session agent would
+("smoothdesk+focus": the app is INTERACTIVE, with its slice); the measured app at SCHED_FIFO 50.
+Cells run interleaved (the mode order rotates per topology and repeat); figures are medians over
+repeats. During every cell the CPU used by processes outside this bench (other agents) is
+measured and printed as noise. Each helper tree is byte-compiled first, as an installed package
+is (this environment sets PYTHONDONTWRITEBYTECODE: each helper would compile ~190 modules).
+
+--shield (a shared machine): every session of the bench (the app, the storm's, the helper's) at
+autogroup nice -20, in every mode alike, so that other users' load in other sessions takes little
+from any of them and the cells measure the app against the storm, as on a desktop of one's own.
+The weights between the bench's own sessions stay as at 0; SCHED_FIFO is unaffected either way.
 
 Needs root. Usage: .venv/bin/python bench/bench_realload.py [--quick] [--strict] [--json out.json]
 To measure a commit rather than a shared working tree that others edit:
@@ -24,6 +33,7 @@ To measure a commit rather than a shared working tree that others edit:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -36,94 +46,54 @@ from typing import Any
 
 import realload_measures as m
 import storm
+from interference import SHIELD_NICE, shield
+from realload_focus import FocusReporter
+from realload_helper import (
+    FOCUS,
+    PREFIX,
+    compile_tree,
+    foreign_helpers,
+    helper_argv,
+    helper_env,
+    sd_modes,
+    slice_us,
+    tree_revision,
+)
 from realload_report import TOPOLOGIES, fmt, report
 from realload_topology import Accounting, App, FakeUnit, describe, in_cgroup, is_neutral, levers
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-
-
-def sd_modes(trees: list[Path]) -> dict[str, Path]:
-    """One SmoothDesk mode per helper tree: "smoothdesk", or "sd@<commit>" to compare commits."""
-    if len(trees) == 1:
-        return {"smoothdesk": trees[0]}
-    return {f"sd@{tree_revision(t).split(',')[0].split()[0][:7]}": t for t in trees}
-
-
-def helper_argv(tmp: Path) -> list[str]:
-    """The helper with its default config; state and journal in our temp dir, not the system's."""
-    return [
-        sys.executable,
-        "-m",
-        "smoothdesk.helper.main",
-        "--bus",
-        "none",
-        "--run-dir",
-        str(tmp / "run"),
-        "--state-dir",
-        str(tmp / "state"),
-    ]
-
-
-def helper_env(tree: Path) -> dict[str, str]:
-    # --helper-tree runs a snapshot (git archive) of a commit, not the shared working tree that
-    # other agents are editing under us.
-    return {**os.environ, "PYTHONPATH": str(tree)}
-
-
-def tree_revision(tree: Path) -> str:
-    """The commit a helper tree holds: git's word for a checkout, the COMMIT file of a snapshot."""
-    if (tree / "COMMIT").exists():
-        return (tree / "COMMIT").read_text().strip() + ", git archive snapshot"
-    out = subprocess.run(
-        ["git", "-C", str(tree), "describe", "--always", "--dirty"],
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip() + " (working tree)" if out.returncode == 0 else "unknown revision"
-
-
+sys.path.insert(0, str(REPO))
 # How the storm looks when nothing but the mode itself has touched it.
 UNTOUCHED = {"unmanaged": "nice 0 other ag-nice 0 cg /", "fifo": "nice 0 other ag-nice 0 cg /"}
 UNTOUCHED["nice19"] = "nice 19 other ag-nice 0 cg /"
+SHIELDED = {mode: text.replace("ag-nice 0", f"ag-nice {SHIELD_NICE}") for mode, text in UNTOUCHED.items()}
 READY = b"running in root mode"
 
 
-def touched_by_others(directory: Path, mode: str) -> bool:
+def touched_by_others(directory: Path, mode: str, shielded: bool = False) -> bool:
     """Whether something other than this mode changed the storm: without our helper any change;
-    with it, a cpu cgroup outside ours (other agents' helpers use prefixes such as /sdcrash-N)."""
+    with it, a cpu cgroup outside ours (other agents' helpers use /smoothdesk or /sdcrash-N)."""
     for pid in storm.members(directory):
         state = levers(pid)
         if state is None:
             continue
-        if mode in UNTOUCHED and describe(state) != UNTOUCHED[mode]:
+        if mode in UNTOUCHED and describe(state) != (SHIELDED if shielded else UNTOUCHED)[mode]:
             return True
         if (
             mode not in UNTOUCHED
             and state["cgroup"] not in ("/", "?")
-            and not state["cgroup"].startswith("/smoothdesk/")
+            and not state["cgroup"].startswith(f"/{PREFIX}/")
         ):
             return True
     return False
 
 
-def foreign_helpers(mine: set[int]) -> list[int]:
-    """Helpers that other agents run (their tests and benches); they may manage our storm too."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) not in mine:
-            try:
-                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-            except OSError:
-                continue
-            if b"smoothdesk-helper" in cmd or b"smoothdesk.helper.main" in cmd:
-                out.append(int(entry.name))
-    return out
-
-
-def storm_demoted(directory: Path) -> bool:
-    return any((st := levers(pid)) is not None and not is_neutral(st) for pid in storm.members(directory))
+def storm_demoted(directory: Path, ag_nice: int = 0) -> bool:
+    return any(
+        (st := levers(pid)) is not None and not is_neutral(st, ag_nice) for pid in storm.members(directory)
+    )
 
 
 class Bench:
@@ -137,12 +107,22 @@ class Bench:
         self.helpers: set[int] = set()
         self.quiet_left = args.quiet_wait
         self.retakes_left = 6
-        self.trees = sd_modes(args.helper_tree)
+        self.trees = sd_modes(args.helper_tree, focus=not args.no_focus)
+        for tree in set(self.trees.values()):
+            compile_tree(tree)
         self.modes = ["unmanaged", "nice19", *self.trees, "fifo"]
+        self.ag_nice = SHIELD_NICE if args.shield else 0  # the autogroup nice of an untouched process
+        self.stack = contextlib.ExitStack()
+        self.bus = "none"
+        if any(mode.endswith(FOCUS) for mode in self.trees):
+            from tests.support.bus import private_bus
+
+            self.bus = self.stack.enter_context(private_bus())
 
     def close(self) -> None:
         storm.stop(self.project)
         self.account.close()
+        self.stack.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def unit_times(self) -> tuple[float, float]:
@@ -166,17 +146,22 @@ class Bench:
         if wk["rc"] == 0:
             fig = m.parse_waker(wk["out"])
             out["wake_p99"], out["done_p99"] = fig["p99"], fig["done_p99"]
+            out["waker_slice_us"] = fig.get("slice_us")
         else:
             out.setdefault("error", f"waker rc {wk['rc']}: {wk['err'].strip()[:120]}")
         runs = [app.ask(op="run", argv=m.launch_argv(fifo)) for _ in range(self.args.launches)]
         if all(r["rc"] == 0 for r in runs):
             out["launch_ms"] = m.median_launch_ms([r["seconds"] for r in runs])
-        out["app"] = describe(levers(app.pid))
+        out["app"] = (
+            f"{describe(levers(app.pid))}, slice {slice_us(app.pid)}; waker slice {out.get('waker_slice_us')}"
+        )
         return out
 
     def idle(self) -> dict[str, Any]:
         waited = self.wait_quiet()
         app = App()
+        if self.args.shield:
+            shield(app.pid)
         try:
             self.account.start()
             out = self.measure(app, fifo=False)
@@ -193,7 +178,10 @@ class Bench:
             app.ask(op="spawn", argv=argv, cwd=str(self.project))
             return None
         procs = unit.procs if unit is not None else None
-        return subprocess.Popen(in_cgroup(procs, argv), cwd=self.project, start_new_session=True)
+        shell = subprocess.Popen(in_cgroup(procs, argv), cwd=self.project, start_new_session=True)
+        if self.args.shield:
+            shield(shell.pid)
+        return shell
 
     def warm_up(self) -> None:
         deadline = time.monotonic() + 5
@@ -204,13 +192,16 @@ class Bench:
             time.sleep(0.05)
         time.sleep(0.5)
 
-    def start_helper(self, tree: Path, out: dict[str, Any]) -> subprocess.Popen[bytes]:
-        """Start a helper and wait (<= 60 s) until it runs its tick loop and has demoted the storm."""
+    def start_helper(
+        self, tree: Path, out: dict[str, Any], focus: FocusReporter | None, app: App
+    ) -> subprocess.Popen[bytes]:
+        """Start a helper and wait (<= 60 s) until it runs its tick loop and has demoted the storm;
+        with `focus`, report the app focused as soon as the helper serves the bus."""
         t0 = time.monotonic()
         log = self.tmp / f"helper-{len(self.helpers)}.log"
         with log.open("ab") as f:
             helper = subprocess.Popen(
-                helper_argv(self.tmp),
+                helper_argv(self.tmp, self.bus if focus is not None else "none"),
                 cwd=tree,
                 env=helper_env(tree),
                 stdout=f,
@@ -218,9 +209,22 @@ class Bench:
                 start_new_session=True,
             )
         self.helpers.add(helper.pid)
+        if self.args.shield:
+            shield(helper.pid)
+        if focus is not None:
+            try:
+                focus.report(app.pid)
+            except Exception as exc:
+                helper.kill()
+                helper.wait()
+                tail = log.read_text(errors="replace")[-800:]
+                raise SystemExit(
+                    f"could not report the app focused ({exc}); the helper's log:\n{tail}"
+                ) from exc
+            out["focus_after_s"] = time.monotonic() - t0
         demoted = ready = None
         while time.monotonic() - t0 < 60 and helper.poll() is None and (demoted is None or ready is None):
-            if demoted is None and storm_demoted(self.project):
+            if demoted is None and storm_demoted(self.project, self.ag_nice):
                 demoted = time.monotonic() - t0
             if ready is None and READY in log.read_bytes():
                 ready = time.monotonic() - t0
@@ -242,7 +246,7 @@ class Bench:
             helper.wait()
             out.setdefault("error", "the helper did not stop within 30 s of SIGTERM")
         states = [levers(pid) for pid in [app.pid, *storm.members(self.project)]]
-        out["left_changed"] = sum(1 for st in states if st is not None and not is_neutral(st))
+        out["left_changed"] = sum(1 for st in states if st is not None and not is_neutral(st, self.ag_nice))
         out["left_of"] = len(states)
 
     def wait_quiet(self) -> float:
@@ -273,26 +277,31 @@ class Bench:
     def cell(self, topo: str, mode: str) -> dict[str, Any]:
         unit = FakeUnit() if topo == "b" else None
         app = App(unit.procs if unit else None)
+        if self.args.shield:
+            shield(app.pid)
         helper: subprocess.Popen[bytes] | None = None
+        focus = FocusReporter(self.bus) if mode.endswith(FOCUS) else None
         shell = None
         out: dict[str, Any] = {"topo": topo, "mode": mode, "load1": os.getloadavg()[0]}
         try:
             shell = self.start_storm(topo, app, unit, mode)
             self.warm_up()
             if mode in self.trees:
-                helper = self.start_helper(self.trees[mode], out)
+                helper = self.start_helper(self.trees[mode], out, focus, app)
             foreign = foreign_helpers(self.helpers)
             self.account.start()
             cc1 = next((p for p in storm.members(self.project) if storm.comm(p) == "cc1"), None)
             out["storm"] = describe(levers(cc1)) if cc1 else "no cc1 seen"
-            touched = touched_by_others(self.project, mode)
+            touched = touched_by_others(self.project, mode, self.args.shield)
             out.update(self.measure(app, fifo=mode == "fifo"))
-            out["touched"] = touched or touched_by_others(self.project, mode)
+            out["touched"] = touched or touched_by_others(self.project, mode, self.args.shield)
             out["noise"] = self.account.foreign_share()
             out["foreign_helpers"] = sorted(set(foreign) | set(foreign_helpers(self.helpers)))
             if helper is not None and helper.poll() is not None:
                 out["error"] = f"the helper exited (rc {helper.returncode}) during the measures"
         finally:
+            if focus is not None:
+                focus.close()
             if helper is not None:
                 self.stop_helper(helper, app, out)
             storm.stop(self.project)
@@ -322,6 +331,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         help="source tree to run the helper from (default this repo); twice or more: one mode each",
     )
+    p.add_argument(
+        "--no-focus", action="store_true", help="leave out the +focus modes (helper on a private bus)"
+    )
+    p.add_argument("--shield", action="store_true", help="every bench session at autogroup nice -20")
     p.add_argument("--strict", action="store_true", help="exit 1 when a limit fails")
     p.add_argument("--json", type=Path, help="write every cell's figures here")
     args = p.parse_args(argv)
@@ -349,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for mode, tree in bench.trees.items():
             print(f"{mode}: helper from {tree} ({tree_revision(tree)})")
+        if args.shield:
+            print("--shield: every session of the bench at autogroup nice -20")
         cc1_s, as_s = bench.unit_times()
         print(
             f"storm: make -j{args.jobs} over {args.units} units; one unit: cc1 {cc1_s:.2f} s, as {as_s:.3f} s"
@@ -365,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
                     if args.json:  # as it goes: a run that dies still leaves its figures
                         args.json.write_text(json.dumps(cells, indent=1))
                     print(
-                        f"  rep {rep + 1} {topo} {mode:<12} ct p99 {fmt(c.get('ct_p99'), 6)}  wake p99 "
+                        f"  rep {rep + 1} {topo} {mode:<16} ct p99 {fmt(c.get('ct_p99'), 6)}  wake p99 "
                         f"{fmt(c.get('wake_p99'), 6)}  done p99 {fmt(c.get('done_p99'), 6)}  launch "
                         f"{fmt(c.get('launch_ms'), 4)} ms  noise {(c.get('noise') or 0) * 100:.0f}%"
                         f"{'  ' + c['error'] if 'error' in c else ''}",

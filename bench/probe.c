@@ -12,8 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PERIOD_NS 4000000LL
 #define WORK_NS 500000LL
@@ -24,6 +27,16 @@ static long long now_ns(clockid_t clock) {
     struct timespec t;
     clock_gettime(clock, &t);
     return ts_ns(&t);
+}
+
+/* The thread's EEVDF slice (sched_runtime of SCHED_OTHER, ns), 0 where sched_getattr fails: shows
+ * whether a helper gave the probe a custom slice while it ran. */
+static long long slice_ns(void) {
+    uint32_t attr[14] = {0}; /* struct sched_attr, SCHED_ATTR_SIZE_VER1: 56 bytes */
+    if (syscall(SYS_sched_getattr, 0, attr, sizeof attr, 0) != 0) return 0;
+    uint64_t runtime;
+    memcpy(&runtime, &attr[6], sizeof runtime); /* after size, policy, flags (u64), nice, priority */
+    return (long long)runtime;
 }
 
 static int cmp_ll(const void *a, const void *b) {
@@ -88,10 +101,10 @@ int main(int argc, char **argv) {
     }
     printf("{\"samples\": %zu, \"p50\": %lld, \"p95\": %lld, \"p99\": %lld, \"max\": %lld, "
            "\"mean\": %lld, \"over_1ms\": %zu, \"fifo\": %s, "
-           "\"done_p50\": %lld, \"done_p99\": %lld, \"done_max\": %lld}\n",
+           "\"done_p50\": %lld, \"done_p99\": %lld, \"done_max\": %lld, \"slice_ns\": %lld}\n",
            n, pct(late, n, 0.50), pct(late, n, 0.95), pct(late, n, 0.99), late[n - 1],
            sum / (long long)n, over_1ms, fifo ? "true" : "false",
-           pct(done, n, 0.50), pct(done, n, 0.99), done[n - 1]);
+           pct(done, n, 0.50), pct(done, n, 0.99), done[n - 1], slice_ns());
     free(late);
     free(done);
     return 0;

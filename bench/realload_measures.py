@@ -89,7 +89,8 @@ def waker_argv(probe: Path, seconds: float, fifo: bool) -> list[str]:
 
 def parse_waker(text: str) -> dict[str, float]:
     out = json.loads(text)
-    return {"p99": out["p99"], "done_p99": out["done_p99"], "max": out["max"], "samples": out["samples"]}
+    fig = {"p99": out["p99"], "done_p99": out["done_p99"], "max": out["max"], "samples": out["samples"]}
+    return {**fig, "slice_us": out["slice_ns"] / 1000} if "slice_ns" in out else fig
 
 
 def launch_argv(fifo: bool) -> list[str]:

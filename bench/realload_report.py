@@ -61,18 +61,18 @@ def limits(t: dict[tuple[str, str], dict[str, Any]], tolerance: float, sd_mode: 
 
 def table(t: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
     lines = [
-        f"{'topology':<11}{'mode':<12}{'ct p99':>9}{'ct max':>9}{'wake p99':>9}{'done p99':>9}"
+        f"{'topology':<11}{'mode':<17}{'ct p99':>9}{'ct max':>9}{'wake p99':>9}{'done p99':>9}"
         f"{'launch ms':>10}{'noise':>7}"
     ]
     for (topo, mode), row in t.items():
         label = "idle" if topo == "idle" else f"{topo} {TOPOLOGIES[topo]}"
         noise = "" if row["noise"] is None else f"{row['noise'] * 100:>6.0f}%"
         lines.append(
-            f"{label:<11}{mode:<12}{fmt(row['ct_p99'])}{fmt(row['ct_max'])}{fmt(row['wake_p99'])}"
+            f"{label:<11}{mode:<17}{fmt(row['ct_p99'])}{fmt(row['ct_max'])}{fmt(row['wake_p99'])}"
             f"{fmt(row['done_p99'])}{fmt(row['launch_ms'], 10)}{noise}"
             + ("  (storm changed by another helper)" if row["contaminated"] else "")
         )
-        lines += [f"{'':<23}error: {e}" for e in row["errors"]]
+        lines += [f"{'':<28}error: {e}" for e in row["errors"]]
     return lines
 
 

@@ -153,8 +153,10 @@ def levers(pid: int) -> dict[str, str] | None:
     return {"nice": fields[16], "policy": policy, "ag_nice": ag, "cgroup": cg}
 
 
-def is_neutral(state: dict[str, str]) -> bool:
-    return state == {"nice": "0", "policy": "other", "ag_nice": "0", "cgroup": "/"}
+def is_neutral(state: dict[str, str], ag_nice: int = 0) -> bool:
+    """Untouched: nice 0, SCHED_OTHER, the root cpu cgroup, and the session's autogroup nice as the
+    bench set it (0, or bench_realload --shield's -20)."""
+    return state == {"nice": "0", "policy": "other", "ag_nice": str(ag_nice), "cgroup": "/"}
 
 
 def describe(state: dict[str, str] | None) -> str:

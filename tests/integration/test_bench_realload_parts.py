@@ -179,3 +179,23 @@ def test_waker_reports_wake_and_completion(tmp_path: Path) -> None:
     assert fig["samples"] == 50
     # Completion counts from the deadline and includes the 0.5 ms of CPU work.
     assert fig["done_p99"] >= 500 and fig["done_p99"] >= fig["p99"]
+
+
+def test_waker_reports_the_slice_it_ran_with(tmp_path: Path) -> None:
+    from smoothdesk.actuator import slices
+
+    if not slices.honoured():
+        pytest.skip("this kernel does not honour EEVDF custom slices")
+    probe = tmp_path / "probe"
+    subprocess.run(["gcc", "-O2", "-o", str(probe), str(BENCH / "probe.c")], check=True)
+    plain = subprocess.run(m.waker_argv(probe, 0.05, fifo=False), capture_output=True, text=True, check=True)
+    assert m.parse_waker(plain.stdout)["slice_us"] == slices.base_slice_ns() / 1000
+    # A custom slice set in the child before exec survives the exec, as one set by a helper would.
+    custom = subprocess.run(
+        m.waker_argv(probe, 0.05, fifo=False),
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=lambda: slices.set_slice(0, 300_000),
+    )
+    assert m.parse_waker(custom.stdout)["slice_us"] == 300
