@@ -9,10 +9,10 @@ import sys
 import pytest
 
 from smoothdesk.agent import SessionAgent
-from tests.gui.agent_support import app_of, has, lacks, unmeasured
-from tests.gui.conftest import UserHelper
+from tests.agent.agent_support import app_of, has, lacks, unmeasured
 from tests.support.procs import wait_for
 from tests.support.tools import needs
+from tests.support.user_helper import UserHelper
 from tests.support.xsession import missing_tools, xsession
 
 pytestmark = needs(missing_tools(), "the X focus tests")

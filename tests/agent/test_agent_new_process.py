@@ -14,9 +14,9 @@ import pytest
 
 from smoothdesk.dbus.client import HelperClient, connect
 from smoothdesk.dbus.procref import start_time
-from tests.gui.agent_support import app_of, has
-from tests.gui.conftest import UserHelper
+from tests.agent.agent_support import app_of, has
 from tests.support.procs import stop, wait_for
+from tests.support.user_helper import UserHelper
 
 pytestmark = pytest.mark.root
 

@@ -12,9 +12,9 @@ import pytest
 from smoothdesk.dbus.client import HelperClient, connect
 from smoothdesk.dbus.errors import INVALID_ARGS, BusError
 from smoothdesk.dbus.procref import start_time
-from tests.gui.agent_support import app_of, has, lacks
-from tests.gui.conftest import UserHelper
+from tests.agent.agent_support import app_of, has, lacks
 from tests.support.procs import wait_for
+from tests.support.user_helper import UserHelper
 
 PLAYS = "plays audio"
 

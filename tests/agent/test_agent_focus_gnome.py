@@ -12,12 +12,12 @@ from dbus_fast.aio import MessageBus
 from smoothdesk.agent import SessionAgent
 from smoothdesk.agent.focus_select import GNOME_EXTENSIONS, choose_focus, close
 from smoothdesk.agent.focus_shell import RECEIVER_IFACE, RECEIVER_NAME, RECEIVER_PATH
-from tests.gui.agent_support import app_of, has, lacks
-from tests.gui.conftest import UserHelper
+from tests.agent.agent_support import app_of, has, lacks
 from tests.support.gnome import GnomeSession, gnomesession, missing_tools
 from tests.support.install_cli import doctor_focus
 from tests.support.procs import wait_for
 from tests.support.tools import needs
+from tests.support.user_helper import UserHelper
 
 pytestmark = needs(missing_tools(), "the GNOME Shell focus tests")
 

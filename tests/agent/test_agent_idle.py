@@ -6,9 +6,9 @@ import asyncio
 
 from smoothdesk.agent import SessionAgent
 from smoothdesk.dbus.client import HelperClient, connect
-from tests.gui.conftest import UserHelper
 from tests.support.procs import wait_for
 from tests.support.tools import needs
+from tests.support.user_helper import UserHelper
 from tests.support.xsession import missing_tools, xsession
 
 pytestmark = needs(missing_tools(), "the X idle tests")

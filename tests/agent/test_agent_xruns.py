@@ -19,12 +19,12 @@ import pytest
 
 from smoothdesk.agent import SessionAgent
 from smoothdesk.dbus.client import HelperClient, connect
-from tests.gui.agent_support import app_of, has, unmeasured
-from tests.gui.conftest import UserHelper
+from tests.agent.agent_support import app_of, has, unmeasured
 from tests.support import pulse
 from tests.support.pipewire import missing_tools, pipewire_server
 from tests.support.procs import wait_for
 from tests.support.tools import needs
+from tests.support.user_helper import UserHelper
 
 SLO = """
 [[slo]]

@@ -8,14 +8,14 @@ import functools
 from smoothdesk.agent import SessionAgent
 from smoothdesk.agent.focus_select import choose_focus
 from smoothdesk.agent.integration import enable_in_kwinrc
-from tests.gui.agent_support import app_of, has, lacks
-from tests.gui.conftest import UserHelper
-from tests.gui.test_agent_focus_gnome import fake_report
+from tests.agent.agent_support import app_of, has, lacks
+from tests.agent.test_agent_focus_gnome import fake_report
 from tests.support.compositor import Window
 from tests.support.install_cli import doctor_focus, install_integration
 from tests.support.kwin import KWinSession, kwinsession, missing_tools
 from tests.support.procs import wait_for
 from tests.support.tools import needs
+from tests.support.user_helper import UserHelper
 
 pytestmark = needs(missing_tools(), "the KWin focus tests")
 

@@ -6,11 +6,11 @@ import functools
 
 from smoothdesk.agent import SessionAgent
 from smoothdesk.agent.focus_wayland import focus_source
-from tests.gui.agent_support import app_of, has, lacks, unmeasured
-from tests.gui.conftest import UserHelper
+from tests.agent.agent_support import app_of, has, lacks, unmeasured
 from tests.support.procs import terminate, wait_for
 from tests.support.sway import missing_tools, swaysession
 from tests.support.tools import needs
+from tests.support.user_helper import UserHelper
 
 pytestmark = needs(missing_tools(), "the sway focus tests")
 

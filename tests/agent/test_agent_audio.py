@@ -8,11 +8,11 @@ import logging
 import pytest
 
 from smoothdesk.agent import SessionAgent
-from tests.gui.agent_support import app_of, has, lacks, unmeasured
-from tests.gui.conftest import UserHelper
+from tests.agent.agent_support import app_of, has, lacks, unmeasured
 from tests.support.procs import wait_for
 from tests.support.pulse import missing_tools, pulse_server
 from tests.support.tools import needs
+from tests.support.user_helper import UserHelper
 
 pytestmark = needs(missing_tools(), "the PulseAudio tests")
 
