@@ -12,6 +12,7 @@ neutral value, and it moves to its parent's cgroup (or the root when that is our
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import defaultdict
 from collections.abc import Iterator
@@ -27,8 +28,10 @@ from smoothdesk.core.process import REALTIME_POLICIES, SCHED_OTHER
 
 # What a process has when nobody changed it: nice 0, SCHED_OTHER, ioprio class none (from nice).
 NEUTRAL = ThreadState(0, SCHED_OTHER, 0)
-ROUNDS = 5  # restore-then-sweep rounds at a stop: each catches what forked during the one before
+ROUNDS = 10  # restore-then-sweep rounds at a stop: each catches what forked during the one before
 _PF_KTHREAD = 0x00200000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,11 @@ def scan(proc_root: Path) -> dict[int, _Stat]:
 def restore_rounds(inh: Inheritance, data: JournalData) -> Iterator[int]:
     """For restore_all: sweep, yield (the caller gives back all of `data`), and again while a
     sweep finds more. Restored parents are remembered: a child forked while its parent was being
-    restored still carries the demotion."""
+    restored still carries the demotion.
+
+    A fork storm can outrun ROUNDS rounds. Then one more sweep journals what it finds without
+    giving it back: the journal stays, so the next start (or --recover) restores those, where
+    otherwise nothing would have known of them."""
     remembered: dict[int, Ancestor] = {}
     for n in range(ROUNDS):
         found = sweep(inh, data, remembered)
@@ -68,6 +75,9 @@ def restore_rounds(inh: Inheritance, data: JournalData) -> Iterator[int]:
             return
         remembered.update(ancestors(data))
         yield found
+    left = sweep(inh, data, remembered)
+    if left:
+        log.warning("processes kept being born demoted through %d rounds; %d left journaled", ROUNDS, left)
 
 
 def sweep(inh: Inheritance, data: JournalData, remembered: dict[int, Ancestor]) -> int:

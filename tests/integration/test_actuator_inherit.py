@@ -23,8 +23,9 @@ pytestmark = pytest.mark.root
 
 CPU_MOUNT = Path("/sys/fs/cgroup/cpu")
 BG = PriorityClass.BACKGROUND
-# No autogroup lever: the driver shares pytest's session.
-LEVERS = {BG: LeverSet(nice=19, ioprio=(IOPRIO_CLASS_BE, 7), cpu_weight=1)}
+# No autogroup lever: the driver shares pytest's session. The cgroup move keeps the default weight:
+# at weight 1 a driver starved behind other agents' loads and forked too few children in 30 s.
+LEVERS = {BG: LeverSet(nice=19, ioprio=(IOPRIO_CLASS_BE, 7), cpu_weight=100)}
 
 
 def record(pid: int) -> ProcessRecord:
@@ -59,7 +60,7 @@ def test_children_born_after_the_demotion_are_restored_on_stop(tmp_path: Path, p
         )
         demote(act, driver.pid)
         # The kernel hands the demotion down: every child born now is at nice 19 in our group.
-        # (One forked between our nice and cgroup writes has only the first.)
+        # (One forked between our cgroup and nice writes has only the first.)
         whole = {"nice": 19, "ioprio": ioprio_value(IOPRIO_CLASS_BE, 7), "cgroup": f"/{prefix}/background"}
         assert wait_for(
             lambda: sum(d == whole for d in changed(family(driver.pid), baseline).values()) >= 5, 30
@@ -87,27 +88,32 @@ def test_fork_events_journal_each_child_with_its_parents_originals(tmp_path: Pat
         connector.read_events()  # what came before the demotion is not ours
         demote(act, driver.pid)
         forks: list[tuple[int, int, int]] = []
+        adopted = 0
 
-        def forked() -> bool:  # a demoted driver forks slowly when the machine is busy
-            forks.extend(
-                (e.pid, e.child_pid, e.parent_tid) for e in connector.read_events() if e.kind == "fork"
-            )
-            return sum(f[0] == driver.pid for f in forks) >= 10
+        def forked() -> bool:
+            # Each batch as it is read, as the helper's fast path does: on a busy machine the
+            # driver takes seconds for ten forks, and a `sleep 4` child is gone by then.
+            nonlocal adopted
+            batch = [(e.pid, e.child_pid, e.parent_tid) for e in connector.read_events() if e.kind == "fork"]
+            adopted += act.adopt_forks(batch)
+            forks.extend(batch)
+            return adopted >= 5 and sum(f[0] == driver.pid for f in forks) >= 10
 
-        assert wait_for(forked, 30, interval=0.1)
+        assert wait_for(forked, 30, interval=0.1), (adopted, forks)
         mine = [f for f in forks if f[0] == driver.pid]
-        assert act.adopt_forks(forks) >= 5
         entries = {k.pid: e for k, e in act._data.procs.items() if e.parent is not None}
         # Every child alive and demoted is journaled (the `sleep 0.03` in the foreground are gone,
         # and one forked just before the demotion inherited nothing).
         assert {c for _, c, _ in mine} & set(changed(family(driver.pid), baseline)) <= set(entries)
-        child = next(pid for _, pid, _ in mine if pid in entries)
+        cgroups = {c.member.pid: c for c in act._data.cgroups.values() if c.member is not None}
+        # One forked between our cgroup and nice writes inherited the cgroup alone: take one with both.
+        child = next((pid for _, pid, _ in mine if pid in entries and pid in cgroups), None)
+        assert child is not None, (entries, cgroups)
         assert entries[child].parent == record(driver.pid).key
         assert entries[child].klass == "background"
         (thread,) = entries[child].threads.values()
         assert (thread.orig.nice, thread.set.nice) == (3, 19)
         assert thread.set.ioprio == ioprio_value(IOPRIO_CLASS_BE, 7) != thread.orig.ioprio
-        cgroups = {c.member.pid: c for c in act._data.cgroups.values() if c.member is not None}
         assert cgroups[child].original == {"path": "/"} and cgroups[child].parent is not None
         act.restore_all()
         assert changed([p for p in family(driver.pid) if p not in older], baseline) == {}
@@ -165,6 +171,25 @@ def test_children_born_after_a_crash_are_restored_by_recovery(tmp_path: Path, pr
         crasher.stdin.close()
         crasher.stdout.close()
         stop(driver)
+
+
+def test_a_drivers_family_holds_its_own_orphans_and_no_other_drivers(tmp_path: Path) -> None:
+    # Other tests on the machine (other agents', CI runs) run drivers and sdorphans of their own,
+    # demoted by actuators of their own: counted as ours, they failed the restore checks here.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = spawn_driver(tmp_path / "a"), spawn_driver(tmp_path / "b")
+    try:
+
+        def orphans(driver: subprocess.Popen[bytes]) -> set[int]:
+            return {p for p in family(driver.pid) if _parent(p) not in (driver.pid, 0)}
+
+        assert wait_for(lambda: bool(orphans(a)) and bool(orphans(b)), 30)
+        mine, theirs = set(family(a.pid)), set(family(b.pid))
+        assert orphans(a) & mine and not mine & theirs
+        assert {os.readlink(f"/proc/{p}/exe") for p in orphans(a)} == {str(tmp_path / "a" / "sdorphan")}
+    finally:
+        stop(a, b)
 
 
 def _parent(pid: int) -> int:

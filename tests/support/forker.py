@@ -42,7 +42,9 @@ def table() -> dict[int, tuple[int, str]]:
 
 
 def family(root: int) -> list[int]:
-    """`root`, every live descendant, and every orphan named sdorphan."""
+    """`root` (a driver), every live descendant, and every orphan it left: an `sdorphan` run from
+    the driver's own directory. Other tests on the machine run drivers and orphans of their own,
+    under the same names but from their own directories, with demotions of their own."""
     procs = table()
     found, todo = [root], [root]
     while todo:
@@ -50,7 +52,17 @@ def family(root: int) -> list[int]:
         kids = [p for p, (ppid, _) in procs.items() if ppid == parent]
         found += kids
         todo += kids
-    return found + [p for p, (_, comm) in procs.items() if comm == "sdorphan" and p not in found]
+    mine = str(Path(os.readlink(f"/proc/{root}/exe")).parent / "sdorphan")
+    return found + [
+        p for p, (_, comm) in procs.items() if comm == "sdorphan" and p not in found and _exe(p) == mine
+    ]
+
+
+def _exe(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""  # it exited
 
 
 def changed(pids: list[int], baseline: dict[str, object]) -> dict[int, dict[str, object]]:
