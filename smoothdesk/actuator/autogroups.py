@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,11 +43,28 @@ def plan_autogroups(
     """
     # Only autogroups holding a demoted process can be lowered: a desktop's big session autogroup
     # of sleeping processes is not walked member by member every tick.
-    targets = {rec.autogroup for pid in wanted if (rec := processes.get(pid)) is not None}
-    members: dict[int, list[ProcessRecord]] = defaultdict(list)
+    open_: set[int] = set()
+    closed: set[int] = set()  # a wanted member asks for no autogroup nice: left as it is
+    for pid, levers in wanted.items():
+        rec = processes.get(pid)
+        if rec is not None and rec.autogroup is not None and rec.autogroup > 0:
+            (closed if levers.autogroup_nice is None else open_).add(rec.autogroup)
+    open_ -= closed
+    members: dict[int, list[ProcessRecord]] = {}
     for rec in processes.values():
-        if rec.autogroup in targets and rec.autogroup is not None and rec.autogroup > 0:
-            members[rec.autogroup].append(rec)
+        agid = rec.autogroup
+        if agid not in open_:
+            continue
+        asks = wanted.get(rec.pid)
+        if asks is None or asks.autogroup_nice is None:
+            # One member asks for no autogroup nice: this autogroup stays as it is. A desktop
+            # session's autogroup meets such a member at once, so the walk usually ends early.
+            open_.discard(agid)
+            members.pop(agid, None)
+            if not open_:
+                break
+            continue
+        members.setdefault(agid, []).append(rec)
     plans: list[AutogroupPlan] = []
     for agid, recs in members.items():
         desired = _lowest_wanted(recs, wanted)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -25,6 +26,8 @@ from smoothdesk.actuator.journal import CgroupEntry, JournalData, ProcEntry, Thr
 from smoothdesk.actuator.levers import LeverSet
 from smoothdesk.actuator.syscalls import ThreadState, list_tids, read_start_time, read_thread
 from smoothdesk.core import PriorityClass, ProcessRecord, ProcKey
+
+_PPID = attrgetter("ppid")
 
 
 @runtime_checkable
@@ -153,6 +156,10 @@ class Inheritance:
         index = ancestors(data)
         checked: set[ProcKey] = set()
         adopted = 0
+        if index.keys().isdisjoint(map(_PPID, processes.values())):
+            # No journaled process has a child now (the usual tick): found in C, not record by record.
+            self._checked = checked
+            return 0
         for rec in processes.values():
             parent = index.get(rec.ppid)
             if parent is None or rec.key in data.procs or rec.start_time < parent.key.start_time:

@@ -103,7 +103,7 @@ def read_thread(tid: int) -> ThreadState:
 def list_tids(pid: int, proc_root: Path) -> list[int]:
     """Thread ids of a process; ProcessLookupError when it is gone."""
     try:
-        names = os.listdir(proc_root / str(pid) / "task")  # noqa: PTH208 - hot path, no Path objects
+        names = os.listdir(f"{proc_root}/{pid}/task")  # noqa: PTH208 - hot path, no Path objects
     except (FileNotFoundError, NotADirectoryError):
         raise ProcessLookupError(errno.ESRCH, f"no process {pid}") from None
     return sorted(int(n) for n in names if n.isdigit())

@@ -20,8 +20,11 @@ def eligible(rec: ProcessRecord, user_uid: int | None) -> bool:
 
 def pulls(decision: Decision, levers: Mapping[PriorityClass, LeverSet]) -> bool:
     """Whether any class in the decision pulls a lever here."""
-    classes = {decision.klass, *(m.klass for m in decision.members)}
-    return decision.manage and any(levers.get(k, NO_LEVERS) != NO_LEVERS for k in classes)
+    if not decision.manage:
+        return False
+    if levers.get(decision.klass, NO_LEVERS) != NO_LEVERS:
+        return True
+    return any(levers.get(m.klass, NO_LEVERS) != NO_LEVERS for m in decision.members)
 
 
 def wanted_levers(

@@ -12,14 +12,15 @@ from time import perf_counter
 from smoothdesk.collector.history import Entry, window_rate, with_stat
 from smoothdesk.collector.procfs import (
     DEAD_STATES,
+    REAL_PROC,
     FullRead,
     StatFields,
     parse_cpu_list,
     parse_stat_at,
     read_io_at,
     read_process_full,
-    read_stat_raw,
 )
+from smoothdesk.collector.statfiles import StatFiles
 from smoothdesk.collector.system import SystemReader
 from smoothdesk.collector.tickstats import TickStats
 from smoothdesk.core.process import ProcessRecord
@@ -33,7 +34,11 @@ class ProcessBook:
     table compares with /proc/stat. Records are replaced, never mutated, once published.
     """
 
-    def __init__(self, root: Path, *, window: float, settle: float, system: SystemReader) -> None:
+    def __init__(
+        self, root: Path, *, window: float, settle: float, system: SystemReader, stat_fds: int | None = None
+    ) -> None:
+        """`stat_fds`: how many stat files to keep open; by default statfiles.default_limit() for
+        the real /proc and none for another tree."""
         self.root = root
         self.proc = root / "proc"
         self.window = window
@@ -53,11 +58,20 @@ class ProcessBook:
         self._rotation: deque[tuple[int, Entry]] = deque()
         self._pending = TickStats()
         self._current = self._pending
+        if stat_fds is None and self.proc != REAL_PROC:
+            # A file of a fake tree (tests) that is removed still reads its old bytes through a
+            # kept fd, where a real process's reads ESRCH: such trees are read by path.
+            stat_fds = 0
+        self._stat_files = StatFiles(stat_fds)
+
+    def close(self) -> None:
+        """Close the stat files kept open (also done when the table is garbage-collected)."""
+        self._stat_files.close()
 
     def _read_known(self, pid: int, entry: Entry, now: float) -> int:
         """Cheap re-read of a known process; returns the ticks it accounts for."""
         self._current.cheap_reads += 1
-        raw = read_stat_raw(entry.path)
+        raw = self._stat_files.read(pid, entry.path)
         if raw is None:
             self._drop(pid)
             return 0
@@ -163,6 +177,8 @@ class ProcessBook:
         path = f"{self._proc}/{pid}/stat"
         io = (full.io_read_bytes, full.io_write_bytes)
         entry = Entry(full.record, path, raw=full.raw_stat, child_ticks=full.stat.child_ticks, now=now, io=io)
+        if pid in self._entries:
+            self._stat_files.forget(pid)  # a fd kept for the process this entry replaces
         self._entries[pid] = entry
         self._records[pid] = full.record
         self._rotation.append((pid, entry))
@@ -218,6 +234,7 @@ class ProcessBook:
                 self._records[pid] = entry.record
 
     def _drop(self, pid: int) -> None:
+        self._stat_files.forget(pid)
         self._deferred.discard(pid)
         self._entries.pop(pid, None)
         self._records.pop(pid, None)

@@ -165,8 +165,12 @@ class ProcConnector:
     def _await_ack(sock: socket.socket, timeout: float, ack: int) -> None:
         """Wait for the kernel's acknowledgement of our LISTEN, which carries its verdict."""
         deadline = time.monotonic() + timeout
+        # poll, not select: the process table keeps many stat files open, so this socket's fd
+        # may be past select()'s FD_SETSIZE (1024).
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
         while True:
-            ready, _, _ = select.select([sock], [], [], max(0.0, deadline - time.monotonic()))
+            ready = poller.poll(max(0.0, deadline - time.monotonic()) * 1000)
             if not ready:
                 raise CollectorError(
                     "the netlink proc connector did not acknowledge our subscription "

@@ -65,6 +65,20 @@ def parse_meminfo(text: str) -> dict[str, int]:
     return values
 
 
+def _meminfo_value(text: str, key: str) -> int | None:
+    """One "Key: N kB" line of /proc/meminfo in bytes, as parse_meminfo reads it; None if absent."""
+    at = text.find(key + ":")
+    while at > 0 and text[at - 1] != "\n":
+        at = text.find(key + ":", at + 1)
+    if at < 0:
+        return None
+    end = text.find("\n", at)
+    fields = text[at + len(key) + 1 : end if end >= 0 else len(text)].split()
+    if not fields or not fields[0].isdigit():
+        return None
+    return int(fields[0]) * (1024 if len(fields) > 1 and fields[1] == "kB" else 1)
+
+
 def parse_psi(resource: str, text: str) -> dict[str, PsiFigures]:
     """ "some"/"full" lines of one /proc/pressure file, keyed "cpu.some" and so on."""
     result: dict[str, PsiFigures] = {}
@@ -139,11 +153,13 @@ class SystemReader:
         text = read_text_quiet(f"{self._proc}/meminfo")
         if text is None:
             return
-        mem = parse_meminfo(text)
-        stats.mem_total = mem.get("MemTotal", 0)
-        stats.mem_available = mem.get("MemAvailable", mem.get("MemFree", 0))
-        stats.swap_total = mem.get("SwapTotal", 0)
-        stats.swap_free = mem.get("SwapFree", 0)
+        # Four of ~55 lines, found with str.find: parse_meminfo's loop over every line was most of
+        # the cost of the whole system read.
+        stats.mem_total = _meminfo_value(text, "MemTotal") or 0
+        available = _meminfo_value(text, "MemAvailable")
+        stats.mem_available = available if available is not None else _meminfo_value(text, "MemFree") or 0
+        stats.swap_total = _meminfo_value(text, "SwapTotal") or 0
+        stats.swap_free = _meminfo_value(text, "SwapFree") or 0
 
     def _read_load(self, stats: SystemStats) -> None:
         text = read_text_quiet(f"{self._proc}/loadavg")

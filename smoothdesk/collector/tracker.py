@@ -9,8 +9,9 @@ for all of them. /proc is listed every `full_every` seconds. A full sweep
 (request_sweep), and when the CPU time the reads account for falls short of
 what /proc/stat says tasks used (a sleeping process woke up busy) even after
 reading the processes busy within the last `recent` seconds; a sweep that
-finds too little suppresses the next ones for `full_every` seconds. A stat
-read whose bytes equal the previous read costs no parsing.
+finds too little suppresses the next ones for `full_every` seconds, and each
+further one that finds too little doubles that (up to QUIET_MAX times
+`full_every`). A stat read whose bytes equal the previous read costs no parsing.
 
 Whole-process reads (status, cmdline, exe, cgroup, ...) happen once per
 process, again when its comm changes (exec) or add_pid is called, and once
@@ -41,6 +42,9 @@ from smoothdesk.collector.tickstats import TickStats
 from smoothdesk.core.process import ProcessRecord
 from smoothdesk.core.snapshot import Snapshot
 
+QUIET_MAX = 8
+"""At most this many full_every periods between two sweeps that keep finding nothing."""
+
 
 class ProcessTable(ProcessBook):
     """Known processes under root/proc, refreshed by tick() at a cost that tracks activity."""
@@ -56,12 +60,14 @@ class ProcessTable(ProcessBook):
         settle: float = 2.0,
         system: SystemReader | None = None,
         wall_clock: Callable[[], float] = time.time,
+        stat_fds: int | None = None,
     ) -> None:
         """`unaccounted_threshold` is in percent of one core; `recent` is how long a process
         that used CPU stays among the first suspects when CPU goes unaccounted; `system` is
-        read once per tick by the table (pass one only if nothing else reads it)."""
+        read once per tick by the table (pass one only if nothing else reads it); `stat_fds` is
+        how many stat files to keep open (collector.statfiles)."""
         reader = system if system is not None else SystemReader(root)
-        super().__init__(root, window=window, settle=settle, system=reader)
+        super().__init__(root, window=window, settle=settle, system=reader, stat_fds=stat_fds)
         self.full_every = full_every
         self.unaccounted_threshold = unaccounted_threshold
         self.recent = recent
@@ -71,6 +77,7 @@ class ProcessTable(ProcessBook):
         self._last_listdir = 0.0
         self._want_sweep = False
         self._quiet_until = 0.0
+        self._quiet_rounds = 1
 
     @property
     def processes(self) -> Mapping[int, ProcessRecord]:
@@ -145,9 +152,14 @@ class ProcessTable(ProcessBook):
             fruitless = st.found_pct <= self.unaccounted_threshold and not st.discovered
             if st.sweep == "unaccounted" and fruitless:
                 # What the sweep could read did not explain the gap (it was short-lived
-                # processes that already exited): stop paying for sweeps until the rolling
-                # reads have come round once.
-                self._quiet_until = now + self.full_every
+                # processes that already exited, or work outside our PID namespace): stop paying
+                # for sweeps until the rolling reads have come round once, and for twice as long
+                # after each further fruitless one (at most QUIET_MAX rounds). The rolling reads
+                # still find a woken process within full_every; a sweep only finds it sooner.
+                self._quiet_until = now + self.full_every * self._quiet_rounds
+                self._quiet_rounds = min(2 * self._quiet_rounds, QUIET_MAX)
+            elif st.sweep == "unaccounted":
+                self._quiet_rounds = 1
         elif now - self._last_listdir >= self.full_every:
             self._list(now, first=False)
         nested = st.listdir_s + st.full_s + st.io_s

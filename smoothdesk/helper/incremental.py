@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from smoothdesk.core.classes import PriorityClass
 from smoothdesk.core.decision import Decision
@@ -42,12 +43,9 @@ def grouping_changed(
 
 def live_groups(state: PolicyState) -> set[str]:
     """Groups whose verdict depends on the clock: a heuristic timer running, or a focus or
-    audio grace period. They are decided every tick even when nothing else moved."""
-    return {
-        gid
-        for gid, gs in state.groups.items()
-        if not gs.timer.idle or gs.last_focus is not None or gs.last_audio is not None
-    }
+    audio grace period. They are decided every tick even when nothing else moved. The engine
+    keeps this set as it changes the state (PolicyState.live), so no group's state is looked at."""
+    return set(state.live)
 
 
 def dirty_groups(
@@ -57,19 +55,37 @@ def dirty_groups(
     extra: set[str],
 ) -> list[AppGroup]:
     """Groups to decide this tick: new or reshaped ones, those with a changed member, and `extra`."""
-    pid_group = {}
     wanted = set(extra)
+    if groups is not previous:  # the same dict: no group is new or reshaped
+        for gid, group in groups.items():
+            old = previous.get(gid)
+            if old is None or old.members != group.members:
+                wanted.add(gid)
     touched = set(changed)
-    for gid, group in groups.items():
-        old = previous.get(gid)
-        if old is None or old.members != group.members:
-            wanted.add(gid)
-            continue
-        if touched:
-            for pid in group.members:
-                pid_group[pid] = gid
-    wanted.update(pid_group[p] for p in touched if p in pid_group)
+    if touched:
+        wanted.update(_owners_of(groups, touched))
     return [groups[g] for g in sorted(wanted) if g in groups]
+
+
+_owners: list[Any] = [None, {}]  # the groups dict last indexed, and its pid -> group id
+
+
+def _owners_of(groups: Mapping[str, AppGroup], pids: set[int]) -> set[str]:
+    """The groups holding `pids`. The index is rebuilt only when the groups dict is another one
+    (the tick replaces it whenever it regroups) or an answer does not hold, so a dict changed in
+    place is indexed afresh rather than answered from the old index."""
+    if _owners[0] is not groups or not _answers(groups, _owners[1], pids):
+        _owners[:] = [groups, {pid: gid for gid, g in groups.items() for pid in g.members}]
+    index: dict[int, str] = _owners[1]
+    return {index[p] for p in pids if p in index}
+
+
+def _answers(groups: Mapping[str, AppGroup], index: dict[int, str], pids: set[int]) -> bool:
+    for pid in pids:
+        group = groups.get(index.get(pid, ""))
+        if group is None or pid not in group.members:
+            return False
+    return True
 
 
 def actuation_set(
@@ -80,9 +96,14 @@ def actuation_set(
     managed process missing from its input as gone and restores it."""
     out = {g.id: g for g in decided}
     for gid, d in decisions.items():
+        if d.klass is _NORMAL and not d.members:
+            continue  # neither demoted nor promoted; most groups, so tested first and cheaply
         if (d.demotes or _promoted(d)) and gid in groups:
             out.setdefault(gid, groups[gid])
     return list(out.values())
+
+
+_NORMAL = PriorityClass.NORMAL
 
 
 _PROMOTED = frozenset({PriorityClass.CRITICAL, PriorityClass.INTERACTIVE})

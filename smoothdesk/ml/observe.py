@@ -137,9 +137,8 @@ def hinted(groups: Sequence[AppGroup], pids: frozenset[int]) -> dict[str, int]:
     if not pids:
         return out
     for g in groups:
-        hit = pids.intersection(g.members)
-        if hit:
-            out[g.id] = min(hit)
+        if not pids.isdisjoint(g.members):  # no set built for the many groups without a hint
+            out[g.id] = min(pids.intersection(g.members))
     return out
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from types import MappingProxyType
+from typing import Any
 
 from smoothdesk.core import (
     AppGroup,
@@ -42,7 +43,15 @@ from smoothdesk.core import (
     ProcKey,
     Reason,
 )
-from smoothdesk.policy.engine_types import EngineConfig, GroupState, PolicyInputs, PolicyState
+from smoothdesk.policy.engine_memo import Memo, memo_key, remember, reusable
+from smoothdesk.policy.engine_types import (
+    EngineConfig,
+    GroupState,
+    PolicyInputs,
+    PolicyState,
+    clock_bound,
+    copied,
+)
 from smoothdesk.policy.guardrails import Baseline, guard_group, protected_decision, update_baselines
 from smoothdesk.policy.heuristic import (
     Pending,
@@ -209,39 +218,80 @@ def decide(inputs: PolicyInputs, state: PolicyState) -> tuple[dict[str, Decision
     decisions: dict[str, Decision] = {}
     gstates: dict[str, GroupState] = {}
     pending: list[Pending] = []
+    waiting = others_waiting(snap.system, cfg.wait_psi_percent, cfg.wait_busy_percent)
+    memos: dict[str, Memo | None] = {}
+    keys: dict[str, tuple[Any, ...] | None] = {}
+    reused: list[str] = []
     for group in groups:
-        previous = state.groups.get(group.id, GroupState())
+        gid = group.id
+        previous = state.groups.get(gid, GroupState())
+        key = keys[gid] = memo_key(group, previous, inputs, baselines, waiting[0])
+        memo = state.memo.get(gid)
+        if reusable(memo, key, previous):
+            assert memo is not None
+            decisions[gid], gstates[gid], memos[gid] = memo.decision, previous, memo
+            reused.append(gid)
+            continue
         gstate = _observe(previous, group, inputs)
         outcome = _fixed_stages(group, gstate, inputs, baselines)
         if isinstance(outcome, Decision):
-            decisions[group.id], gstates[group.id] = outcome, _reset(gstate)
+            decisions[gid], gstates[gid] = outcome, _reset(gstate)
+            memos[gid] = remember(key, outcome, gstates[gid], asked=False, pending=False)
         elif inputs.partial:
-            decisions[group.id] = carried(outcome, inputs, state.decisions.get(group.id))
-            gstates[group.id] = gstate
+            decisions[gid] = carried(outcome, inputs, state.decisions.get(gid))
+            gstates[gid], memos[gid] = gstate, None
         else:
             pending.append(outcome)
-    waiting = others_waiting(snap.system, cfg.wait_psi_percent, cfg.wait_busy_percent)
-    asked = [p.group for p in pending if score_can_matter(p, inputs, waiting[0])]
-    scores, failure = call_ranker(inputs, asked)
+    can_matter = {p.group.id for p in pending if score_can_matter(p, inputs, waiting[0])}
+    scores, failure = call_ranker(inputs, [p.group for p in pending if p.group.id in can_matter])
     for item in pending:
-        score = clamped_score(scores, item.group.id)
-        decision, gstates[item.group.id] = heuristic(item, inputs, waiting, score)
-        if failure:
-            failed = (*decision.reasons, Reason("ranker", failure))
-            decision = replace(decision, reasons=failed)
-        decisions[item.group.id] = decision
-    return decisions, _next_state(inputs, state, baselines, gstates, decisions)
+        gid = item.group.id
+        score = clamped_score(scores, gid)
+        decision, gstates[gid] = heuristic(item, inputs, waiting, score)
+        asked = gid in can_matter
+        memos[gid] = remember(keys[gid], decision, gstates[gid], asked=asked, pending=True)
+        decisions[gid] = _noted(decision, failure)
+    for gid in reused:  # as a fresh pending outcome would be, a reused one is noted too
+        memo = memos[gid]
+        if memo is not None and memo.pending:
+            decisions[gid] = _noted(memo.decision, failure)
+    table = _memo_table(state.memo, memos)
+    return decisions, _next_state(
+        inputs, state, baselines=baselines, gstates=gstates, decisions=decisions, memo=table
+    )
+
+
+def _noted(decision: Decision, failure: str) -> Decision:
+    if not failure:
+        return decision
+    return replace(decision, reasons=(*decision.reasons, Reason("ranker", failure)))
+
+
+def _memo_table(before: Mapping[str, Memo], now: Mapping[str, Memo | None]) -> dict[str, Memo]:
+    table = copied(before)
+    for gid, memo in now.items():
+        if memo is None:
+            table.pop(gid, None)
+        else:
+            table[gid] = memo
+    return table
 
 
 def _next_state(
     inputs: PolicyInputs,
     state: PolicyState,
+    *,
     baselines: dict[ProcKey, Baseline],
     gstates: dict[str, GroupState],
     decisions: dict[str, Decision],
+    memo: dict[str, Memo],
 ) -> PolicyState:
-    all_groups = {**state.groups, **gstates}
-    all_decisions = {**state.decisions, **decisions}
+    all_groups = copied(state.groups)
+    all_groups.update(gstates)
+    all_decisions = copied(state.decisions)
+    all_decisions.update(decisions)
+    ticking = set(state.live).difference(gstates)
+    ticking.update(gid for gid, g in gstates.items() if clock_bound(g))
     if not inputs.partial and inputs.prune:
         # The snapshot is complete: a group not decided now is forgotten once none of the
         # processes it last had is alive, and a process's baseline once it is gone.
@@ -253,8 +303,12 @@ def _next_state(
         baselines = {k: v for k, v in baselines.items() if k in live}
         all_groups = dict(sorted(all_groups.items()))
         all_decisions = dict(sorted(all_decisions.items()))
+        ticking.intersection_update(all_groups)
+        memo = {gid: m for gid, m in memo.items() if gid in all_groups}
     return PolicyState(
         MappingProxyType(all_groups),
         MappingProxyType(baselines),
         MappingProxyType(all_decisions),
+        frozenset(ticking),
+        MappingProxyType(memo),
     )

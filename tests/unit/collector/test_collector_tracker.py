@@ -212,6 +212,52 @@ def test_fruitless_sweep_suppresses_the_next_ones(proc: Path) -> None:
     assert table.stats.cheap_reads == 0
 
 
+def _sweeps_under_steady_unaccounted_cpu(
+    proc: Path, table: ProcessTable, start: int, end: int, extra: int = 0
+) -> list[int]:
+    """Ticks (1 s apart) that swept while 80 ticks a second go to nothing the table can read."""
+    swept = []
+    for t in range(start, end):
+        write_cpu(proc, user=80 * t + extra)
+        table.tick(float(t))
+        if table.stats.sweep:
+            swept.append(t)
+    return swept
+
+
+def _idle_table(proc: Path) -> ProcessTable:
+    for pid in range(100, 105):
+        FakeProc(pid, comm=f"p{pid}").write(proc)
+    write_cpu(proc, user=0)
+    table = ProcessTable(proc.parent, full_every=10.0)
+    table.tick(0.0)
+    return table
+
+
+def test_each_further_fruitless_sweep_doubles_the_quiet_time_up_to_a_cap(proc: Path) -> None:
+    # Work outside the helper's PID namespace (or processes that exit within a tick) leaves CPU
+    # unaccounted for good: the sweeps that cannot explain it come ever more rarely.
+    table = _idle_table(proc)
+    swept = _sweeps_under_steady_unaccounted_cpu(proc, table, 1, 400)
+    # 10 s quiet after the first, then 20, 40, 80, and 80 (QUIET_MAX 8 rounds) from then on.
+    assert swept == [1, 11, 31, 71, 151, 231, 311, 391]
+
+
+def test_a_sweep_that_finds_the_load_resets_the_quiet_time(proc: Path) -> None:
+    table = _idle_table(proc)
+    assert _sweeps_under_steady_unaccounted_cpu(proc, table, 1, 151) == [1, 11, 31, 71]
+    # A sleeper wakes busy just as the next sweep is due, and that sweep finds it.
+    woke = 5 * TCK
+    FakeProc(103, comm="p103", utime=woke).write(proc)
+    write_cpu(proc, user=80 * 151 + woke)
+    table.tick(151.0)
+    assert table.stats.sweep == "unaccounted"
+    assert table.stats.woken == 1
+    # Fruitful: back to 10 s of quiet after the next fruitless one, then 20, as at the start.
+    swept = _sweeps_under_steady_unaccounted_cpu(proc, table, 152, 200, extra=woke)
+    assert swept == [152, 162, 182]
+
+
 def test_sweep_that_finds_only_a_trickle_counts_as_fruitless(proc: Path) -> None:
     table = _quiet_table(proc, 5)
     FakeProc(102, comm="p102", utime=2).write(proc)  # woke for 2 ticks; 80 went elsewhere

@@ -39,6 +39,31 @@ def test_dirty_groups_are_new_reshaped_touched_or_asked_for() -> None:
     assert out == ["b", "c", "d", "e"]
 
 
+def test_dirty_groups_of_an_unchanged_groups_dict_follow_each_touched_pid() -> None:
+    groups = {"a": grp("a", 1), "b": grp("b", 2, 3), "c": grp("c", 4)}
+    assert [g.id for g in dirty_groups(groups, groups, changed=[3], extra=set())] == ["b"]
+    assert [g.id for g in dirty_groups(groups, groups, changed=[], extra={"c"})] == ["c"]
+    # After a regroup (a new dict) pid 3 is in "c": its old owner must not be answered.
+    regrouped = {"a": grp("a", 1), "b": grp("b", 2), "c": grp("c", 3, 4)}
+    assert [g.id for g in dirty_groups(regrouped, regrouped, changed=[3], extra=set())] == ["c"]
+    # The same dict changed in place: the index is checked, found stale and rebuilt.
+    regrouped["c"], regrouped["a"] = grp("c", 4), grp("a", 1, 3)
+    assert [g.id for g in dirty_groups(regrouped, regrouped, changed=[3], extra=set())] == ["a"]
+    regrouped["d"] = grp("d", 9)
+    assert [g.id for g in dirty_groups(regrouped, regrouped, changed=[9], extra=set())] == ["d"]
+
+
+def test_actuation_set_includes_a_normal_app_whose_members_are_demoted() -> None:
+    groups = {"a": grp("a", 1, 2), "b": grp("b", 3)}
+    r = (Reason("rule", "x"),)
+    build = MemberClass(2, PriorityClass.BACKGROUND, "compiler", r[0])
+    decisions = {
+        "a": Decision("a", PriorityClass.NORMAL, r, members=(build,)),
+        "b": Decision("b", PriorityClass.NORMAL, r),
+    }
+    assert [g.id for g in actuation_set(decisions, groups, [])] == ["a"]
+
+
 def test_actuation_set_always_includes_demoted_groups() -> None:
     groups = {"a": grp("a", 1), "b": grp("b", 2), "c": grp("c", 3)}
     r = (Reason("rule", "x"),)

@@ -465,3 +465,45 @@ def test_prune_false_keeps_the_dead_until_a_pruning_round():
     pruned_out, pruned = run([proc(10)], [group("a", 10)], state=kept, now=2.0)
     assert set(pruned.groups) == {"a"} and {k.pid for k in pruned.baselines} == {10}
     assert out["a"] == pruned_out["a"]  # pruning never changes a decision
+
+
+# -- the live set the helper decides every tick ---------------------------------------------
+
+
+def test_live_set_follows_the_heuristic_timer_and_the_hints():
+    hog, quiet, editor = proc(10, "hog", cpu_10s=95.0, cpu_tick=95.0), proc(20, "idle"), proc(30, "ed")
+    groups = [group("hog", 10), group("quiet", 20), group("ed", 30)]
+    _, state = run([hog, quiet, editor], groups, now=0.0)
+    assert state.live == {"hog"}  # its noisy timer runs
+    cooled = dataclasses.replace(hog, cpu_10s=0.0, cpu_tick=0.0)
+    _, state = run([cooled, quiet, editor], groups[:1], state=state, now=0.2)
+    assert state.live == frozenset()  # quiet again before any demotion: the timer is idle
+    _, state = run([cooled, quiet, editor], groups[2:], state=state, now=1.0, hints=Hints(frozenset({30})))
+    assert state.live == {"ed"}  # the focus starts a grace period
+    _, state = run([cooled, quiet, editor], groups[:1], state=state, now=2.0)
+    assert state.live == {"ed"}  # not decided this round: its state, and so its place, is kept
+    _, state = run([cooled, quiet], groups[:2], state=state, now=3.0)
+    assert state.live == frozenset()  # "ed" is gone and pruned
+
+
+def test_a_quiet_group_is_reused_until_one_of_its_inputs_changes():
+    quiet = proc(10, "quiet")
+    g = group("g", 10)
+    out, state = run([quiet], [g], now=0.0)
+    first = out["g"]
+    out, state = run([quiet], [g], state=state, now=30.0)
+    assert out["g"] is first  # nothing it reads changed: the same answer, not worked out again
+    ruled = {10: cls(BG, "compiler")}
+    out, state = run([quiet], [g], state=state, now=31.0, classifications=ruled)
+    assert out["g"].klass is BG  # a rule now matches: decided afresh
+    out, state = run([quiet], [g], state=state, now=32.0)
+    assert out["g"].klass is N and out["g"] == first  # and back
+    busy = dataclasses.replace(quiet, cpu_10s=95.0, cpu_tick=95.0)
+    _, state = run([busy], [g], state=state, now=33.0)
+    assert not state.groups["g"].timer.idle  # a changed record: its load is judged again
+    out, _ = run([quiet], [g], state=state, now=34.0, pins={"g": Pin("g", IDLE)})
+    assert out["g"].klass is IDLE
+    out, _ = run([quiet], [g], state=state, now=34.0, hints=Hints(frozenset({10})))
+    assert out["g"].klass is INT
+    out, _ = run([quiet], [g], state=state, now=34.0, paused=True)
+    assert not out["g"].manage

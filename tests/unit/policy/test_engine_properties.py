@@ -11,6 +11,7 @@ from policy_fakes import snap, system
 from smoothdesk.core import Classification, Hints, Pin, PriorityClass, ProcessRecord
 from smoothdesk.core.process import SCHED_BATCH, SCHED_IDLE, SCHED_OTHER
 from smoothdesk.policy.engine import PolicyInputs, PolicyState, decide
+from smoothdesk.policy.engine_types import clock_bound
 from smoothdesk.policy.grouper import group_processes
 
 UNITS = [None, None, "app-gnome-firefox-1234.scope", "cron.service", "session-2.scope"]
@@ -102,11 +103,17 @@ def _check(inputs: PolicyInputs, out: dict) -> None:
                 assert pid in d.exempt, (pid, d)
 
 
+def _live_is_exact(state: PolicyState) -> None:
+    """The live set the engine keeps as it goes is the one a walk over every group's state finds."""
+    assert state.live == {gid for gid, g in state.groups.items() if clock_bound(g)}
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(world())
 def test_protected_processes_are_never_managed_and_decide_is_deterministic(inputs):
     out, state = decide(inputs, PolicyState())
     _check(inputs, out)
+    _live_is_exact(state)
     again, state_again = decide(inputs, PolicyState())
     assert again == out and state_again == state
 
@@ -125,6 +132,7 @@ def test_protected_processes_are_never_managed_and_decide_is_deterministic(input
         fast_inputs = replace(inputs, groups=subset, partial=partial, now=0.5)
         fast, fast_state = decide(fast_inputs, state)
         _check(fast_inputs, fast)
+        _live_is_exact(fast_state)
         for gid in untouched:
             assert fast_state.groups[gid] == state.groups[gid]
             assert fast_state.decisions[gid] == state.decisions[gid]
@@ -132,6 +140,16 @@ def test_protected_processes_are_never_managed_and_decide_is_deterministic(input
     # Later rounds, with state carried and pins expiring, keep the guarantees.
     for now in (1.0, 2.5, 9.0):
         later = replace(inputs, now=now)
+        forgetful = replace(state, memo={})
         out, state = decide(later, state)
         _check(later, out)
+        _live_is_exact(state)
+        # Reused answers are the answers: without its memo the same state decides the same.
+        assert decide(later, forgetful) == (out, state)
         assert decide(later, state) == decide(later, state)
+    # Groups whose processes are all gone are pruned, and leave the live set with their state.
+    emptied = replace(inputs, now=60.0, snapshot=snap(sys=inputs.snapshot.system), groups=[])
+    _, state = decide(replace(emptied, prune=False), state)
+    _live_is_exact(state)
+    _, state = decide(emptied, state)
+    assert not state.groups and not state.live
