@@ -96,20 +96,41 @@ def first_baseline(
     return Baseline(proc.nice, proc.policy, proc.ioprio, proc.affinity_restricted, adjusted)
 
 
+def _given_back(known: Baseline, proc: ProcessRecord) -> bool:
+    """The nice or policy a process was first seen with is back at the default: a renice, or
+    another tool that had set it restoring it (measured: a second helper that stops gives its
+    compilers back, and a first-sight "nice 19" kept them unmanaged for their whole life). From
+    then on it runs as the system made it, and is ours to manage. The IO priority is left out:
+    the collector re-reads it only now and then, so it may still show the old one."""
+    if known.nice == 0 and known.policy == 0:
+        return False
+    return proc.nice == 0 and proc.policy == 0 and not proc.affinity_restricted
+
+
 def update_baselines(
     processes: Mapping[int, ProcessRecord],
     pids: Iterable[int],
     baselines: Mapping[ProcKey, Baseline],
     managed_keys: frozenset[ProcKey],
 ) -> dict[ProcKey, Baseline]:
-    """Return `baselines` plus first-sight baselines for the given pids not yet known.
+    """Return `baselines` plus first-sight baselines for the given pids not yet known; a known
+    process whose first-seen nice or policy is back at the default gets a plain one.
 
     New processes are taken oldest first so a parent born in the same tick is judged before
     its children.
     """
     # A read-only view's copy() is a C-level dict copy; dict(view) walks the mapping protocol.
     result = baselines.copy() if isinstance(baselines, (dict, MappingProxyType)) else dict(baselines)
-    new = [processes[p] for p in pids if p in processes and processes[p].key not in result]
+    new: list[ProcessRecord] = []
+    for pid in pids:
+        proc = processes.get(pid)
+        if proc is None:
+            continue
+        known = result.get(proc.key)
+        if known is None:
+            new.append(proc)
+        elif known.adjusted_by_user and _given_back(known, proc):
+            result[proc.key] = Baseline(proc.nice, proc.policy, proc.ioprio, proc.affinity_restricted)
     for proc in sorted(new, key=lambda p: (p.start_time, p.pid)):
         parent = processes.get(proc.ppid)
         if parent is not None and parent.start_time > proc.start_time:

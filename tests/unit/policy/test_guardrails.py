@@ -94,6 +94,35 @@ def test_baseline_is_what_was_first_seen():
     assert protection(demoted, again[demoted.key], frozenset(), None) is None
 
 
+def test_a_user_setting_taken_back_makes_the_process_ours_and_our_own_demotion_keeps_it_so():
+    # First seen at nice 19 that we did not set (a user's renice, or another tool's demotion).
+    niced = proc(100, "cc1", nice=19)
+    baselines = update_baselines({100: niced}, [100], {}, frozenset())
+    assert protection(niced, baselines[niced.key], frozenset(), None) == "started by the user with nice 19"
+    # The setting is given back: nothing of the user's is left, so the process is managed now.
+    back = proc(100, "cc1")
+    again = update_baselines({100: back}, [100], baselines, frozenset())
+    assert protection(back, again[back.key], frozenset(), None) is None
+    # Our own demotion after that must not make it the user's again (no flapping).
+    ours = proc(100, "cc1", nice=19)
+    later = update_baselines({100: ours}, [100], again, frozenset({ours.key}))
+    assert protection(ours, later[ours.key], frozenset(), None) is None
+    assert later[ours.key].nice == 0
+
+
+def test_a_user_setting_that_stays_keeps_the_process_protected():
+    niced = proc(100, "make", nice=10)
+    baselines = update_baselines({100: niced}, [100], {}, frozenset())
+    again = update_baselines({100: niced}, [100], baselines, frozenset())
+    assert again[niced.key] is baselines[niced.key]
+    assert protection(niced, again[niced.key], frozenset(), None) == "started by the user with nice 10"
+    # An ionice alone has no nice or policy to give back: it stays the user's.
+    ioniced = proc(200, "rsync", ioprio=(3 << 13))
+    seen = update_baselines({200: ioniced}, [200], {}, frozenset())
+    again = update_baselines({200: ioniced}, [200], seen, frozenset())
+    assert protection(ioniced, again[ioniced.key], frozenset(), None) == "started by the user with ionice"
+
+
 def test_reused_pid_gets_a_fresh_baseline():
     old = proc(100, "make", start_time=5)
     baselines = update_baselines({100: old}, [100], {}, frozenset())
