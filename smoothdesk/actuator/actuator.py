@@ -356,18 +356,9 @@ class Actuator:
         data: JournalData,
         tally: Tally,
     ) -> None:
-        for p in procs:
-            subject = f"proc:{p.rec.key}"
-            if self.dry_run:
-                tally.action(p.describe())
-                tally.mark(subject, "changed")
-                continue
-            err = execute(p.rec.pid, p.changes, self.proc_root)
-            self._tids[p.rec.key] = p.tids
-            if err is None:
-                tally.mark(subject, "changed")
-            else:
-                tally.error(subject, err)
+        # The cgroup move before the nice: a child forked in between is then in our group at its
+        # own nice, which the sweep finds there; the other way round it carried our nice outside
+        # any group of ours, and once its parent exited nothing could find it again.
         for c in cgroups:
             assert self.backend is not None
             subject = self._cg_subject(c.target, c.rec)
@@ -381,6 +372,18 @@ class Actuator:
             except OSError as exc:
                 tally.error(subject, exc)
             self._cg_done[c.target] = c.klass.value
+        for p in procs:
+            subject = f"proc:{p.rec.key}"
+            if self.dry_run:
+                tally.action(p.describe())
+                tally.mark(subject, "changed")
+                continue
+            err = execute(p.rec.pid, p.changes, self.proc_root)
+            self._tids[p.rec.key] = p.tids
+            if err is None:
+                tally.mark(subject, "changed")
+            else:
+                tally.error(subject, err)
         for a in autogroups:
             ag.run(a, tally, self._ag_done, self.proc_root)
 
