@@ -22,7 +22,9 @@ from tests.support.users import REPO
 pytestmark = pytest.mark.root
 
 CPU_MOUNT = Path("/sys/fs/cgroup/cpu")
-NAME = "sdtestbuild"  # a rule of the test's own: other helpers on the machine leave it alone
+# A rule of this run's own: other helpers on the machine leave it alone, and so do other runs of
+# this test (each root helper sees every process, and one name put two helpers on each driver).
+NAME = f"sdtb{os.getpid() % 10_000_000}"
 
 
 class Helper:
