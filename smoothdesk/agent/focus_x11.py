@@ -20,6 +20,30 @@ from smoothdesk.agent.watcher import SupervisedWatcher
 log = logging.getLogger(__name__)
 
 
+def open_display(name: str | None) -> Display:
+    """Display(name), minus the sockets python-xlib leaves open when it cannot connect: its unix
+    and TCP attempts were closed only by the collector, and their ResourceWarning surfaced in
+    whatever code ran then (a test failed on it in an unrelated line)."""
+    try:
+        return Display(name)
+    except Exception as exc:
+        _close_sockets(exc)
+        raise
+
+
+def _close_sockets(exc: BaseException | None) -> None:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:  # each failed attempt is the next one's context
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        while tb is not None:
+            for value in tb.tb_frame.f_locals.values():
+                if isinstance(value, socket.socket):
+                    value.close()
+            tb = tb.tb_next
+        exc = exc.__context__
+
+
 class X11Focus(SupervisedWatcher):
     """Reports the focused window's process to `on_change` from its own thread, on every change."""
 
@@ -44,7 +68,7 @@ class X11Focus(SupervisedWatcher):
         self._report(Focus.unknown(f"no focus from the X display {self.display_name!r}: {why}"))
 
     def _session(self) -> None:
-        d = Display(self.display_name)
+        d = open_display(self.display_name)
         try:
             self._serve(d)
         finally:

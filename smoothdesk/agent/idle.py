@@ -8,8 +8,9 @@ from typing import Protocol
 
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
-from Xlib.display import Display
 from Xlib.error import ConnectionClosedError
+
+from smoothdesk.agent.focus_x11 import open_display
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class XScreenSaverIdle:
     name = "X screensaver extension"
 
     def __init__(self, display: str | None = None) -> None:
-        self.display = Display(display)
+        self.display = open_display(display)
         if not self.display.has_extension("MIT-SCREEN-SAVER"):
             self.display.close()
             raise OSError("the X server has no MIT-SCREEN-SAVER extension")
