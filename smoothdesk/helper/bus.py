@@ -28,9 +28,9 @@ from smoothdesk.dbus.ratelimit import Quotas
 from smoothdesk.dbus.reserved import Reserved
 from smoothdesk.dbus.service import HelperService
 from smoothdesk.helper.buslink import BusLink
-from smoothdesk.helper.controller import Controller
 
 if TYPE_CHECKING:
+    from smoothdesk.helper.controller import Controller
     from smoothdesk.helper.daemon import Daemon
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,9 @@ MAX_PENDING_APPS = 4096
 
 
 class BusEndpoint:
-    def __init__(self, daemon: Daemon) -> None:
+    def __init__(self, daemon: Daemon, controller: Controller) -> None:
         self.daemon = daemon
+        self.controller = controller
         self.bus: MessageBus | None = None
         self.service: HelperService | None = None
         self.link: BusLink | None = None
@@ -59,10 +60,11 @@ class BusEndpoint:
         if spec == "none":
             return
         self._spec = spec
-        self.daemon.on_apps_changed.append(self._apps_changed)
-        self.daemon.on_status_changed.append(self._status_changed)
-        self.daemon.on_metrics.append(self._metrics)
-        self.daemon.on_alert.append(self._alert)
+        listeners = self.daemon.listeners
+        listeners.apps_changed.append(self._apps_changed)
+        listeners.status_changed.append(self._status_changed)
+        listeners.metrics.append(self._metrics)
+        listeners.alert.append(self._alert)
         self.link = BusLink(self._open, self._lost, self._give_up)
         await self.link.start()
         log.info("serving %s on the %s bus", BUS_NAME, spec)
@@ -85,7 +87,7 @@ class BusEndpoint:
         # A root helper asks polkit for every change (root callers pass without asking, and
         # with no polkit nobody else passes); a user-mode helper lets only its owner change things.
         authorizer: Authorizer
-        if self.daemon.user_mode:
+        if self.daemon.status().user_mode:
             authorizer = SameUserAuthorizer(os.geteuid())
         else:
             polkit = PolkitAuthorizer(bus)
@@ -93,7 +95,7 @@ class BusEndpoint:
             authorizer = polkit
         # Serving before the name is ours: a call that arrives the moment the name is taken
         # must not get dbus-fast's own "could not be found".
-        service = HelperService(bus, Controller(self.daemon), authorizer, self.quotas)
+        service = HelperService(bus, self.controller, authorizer, self.quotas)
         service.start()
         try:
             reply = await asyncio.wait_for(bus.request_name(BUS_NAME), 5)

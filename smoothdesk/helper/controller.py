@@ -19,6 +19,9 @@ from smoothdesk.telemetry.schema import StoreError
 
 if TYPE_CHECKING:
     from smoothdesk.helper.daemon import Daemon
+    from smoothdesk.helper.history import History
+    from smoothdesk.helper.status import HelperStatus
+    from smoothdesk.helper.telemetry import Telemetry
 
 
 def _or(value: float | None, default: float) -> float:
@@ -26,47 +29,64 @@ def _or(value: float | None, default: float) -> float:
 
 
 class Controller:
-    """Handlers validate and record intent, then wake the loop; only the loop changes the system."""
+    """Handlers validate and record intent, then wake the loop; only the loop changes the system.
 
-    def __init__(self, daemon: Daemon) -> None:
+    Reads come from the daemon's frozen status and the telemetry's reads; changes go through
+    the daemon's methods."""
+
+    def __init__(
+        self,
+        daemon: Daemon,
+        telemetry: Telemetry,
+        history: History,
+        *,
+        proc_root: Path,
+        rules_write_path: Path,
+        ananicy_extra_root: Path | None,
+    ) -> None:
         self.d = daemon
+        self.telemetry = telemetry
+        self.hist = history
+        self.proc_root = proc_root
+        self.rules_write_path = rules_write_path
+        self.ananicy_extra_root = ananicy_extra_root
 
     # reads
 
     def status(self) -> dict[str, Any]:
-        d = self.d
-        snap = d.snapshot
+        st = self.d.status()
+        now = time.monotonic()
         paused_for = 0.0
-        if d.paused_until is not None:
-            paused_for = max(0.0, d.paused_until - time.monotonic())
+        if st.paused_until is not None:
+            paused_for = max(0.0, st.paused_until - now)
         status: dict[str, Any] = {
             "version": __version__,
-            "mode": "user" if d.user_mode else "root",
-            "uid": d.uid,
+            "mode": "user" if st.user_mode else "root",
+            "uid": st.uid,
             "pid": os.getpid(),
-            "paused": d.paused,
+            "paused": st.paused(now),
             "paused_for": paused_for,
-            "dry_run": d.dry_run,
-            "tick": d.tick_seconds,
-            "ticks": d.ticks,
-            "uptime": time.monotonic() - d.started,
-            "groups": len(d.groups),
-            "processes": len(snap.processes) if snap else 0,
-            "demoted": sum(1 for x in d.decisions.values() if x.demotes),
-            "managed_processes": len(d.actuator.managed_keys()),
-            "netlink": d.netlink is not None,
-            "cgroup_backend": d.cgroup_backend_name,
-            "rules": d.rule_count,
-            "rule_diagnostics": len(d.diagnostics),
-            "tick_cost_ms": d.last_tick_cost * 1000.0,
-            "stage_ms": {k: v * 1000.0 for k, v in d.stage_costs.items()},
-            "fast_path_events": d.fast_path_count,
-            "input_idle": _or(d.reports.idle_seconds(), -1.0),
-            "reporters": len(d.reports.reports),
-            "unmeasured": d.reports.unknown(),
+            "dry_run": st.dry_run,
+            "tick": st.tick_seconds,
+            "ticks": st.ticks,
+            "uptime": now - st.started,
+            "groups": len(st.groups),
+            "processes": len(st.processes),
+            "demoted": sum(1 for x in st.decisions.values() if x.demotes),
+            "managed_processes": st.managed_processes,
+            "netlink": st.netlink,
+            "cgroup_backend": st.cgroup_backend,
+            "rules": st.rules,
+            "rule_diagnostics": st.rule_diagnostics,
+            "tick_cost_ms": st.tick_cost * 1000.0,
+            "stage_ms": {k: v * 1000.0 for k, v in st.stage_costs.items()},
+            "fast_path_events": st.fast_path_count,
+            "input_idle": _or(st.input_idle(now), -1.0),
+            "reporters": st.reporters,
+            "unmeasured": list(st.unmeasured),
         }
-        if snap is not None:
-            sysstats = snap.system
+        if st.system is not None:
+            sysstats = st.system
             status.update(
                 cpu_busy=sysstats.cpu_busy,
                 mem_total=sysstats.mem_total,
@@ -80,19 +100,21 @@ class Controller:
         return status
 
     def apps(self) -> list[dict[str, Any]]:
-        return [self._describe(g) for g in self.d.groups.values()]
+        st = self.d.status()
+        return [self._describe(st, g) for g in st.groups.values()]
 
     def app(self, ref: str) -> dict[str, Any]:
-        return self._describe(self._resolve(ref))
+        st = self.d.status()
+        return self._describe(st, self._resolve(st, ref))
 
     def rules(self) -> list[dict[str, Any]]:
-        return self.d.rule_listing()
+        return list(self.d.status().rule_listing)
 
     def app_owner(self, ref: str) -> int:
-        return self._resolve(ref).uid
+        return self._resolve(self.d.status(), ref).uid
 
     def config(self) -> dict[str, Any]:
-        settings = self.d.settings
+        settings = self.d.status().settings
         return {
             f"{section}.{key}": {"value": value, "origin": settings.origins.get(f"{section}.{key}", "")}
             for section, values in settings.values.items()
@@ -100,26 +122,26 @@ class Controller:
         }
 
     def doctor(self) -> list[dict[str, Any]]:
-        root = Path(self.d.options.proc_root)
+        root = self.proc_root
         return [
             {"key": f.key, "status": f.status, "summary": f.summary, "meaning": f.meaning}
             for f in probe(root)
-        ] + self.d.telemetry.findings()
+        ] + self.telemetry.findings()
 
     def history(self, seconds: float) -> list[dict[str, Any]]:
-        return self.d.history.since(seconds)
+        return self.hist.since(seconds)
 
     def alerts(self) -> list[dict[str, Any]]:
-        return self.d.telemetry.active_alerts()
+        return self.telemetry.active_alerts()
 
     def slo(self) -> list[dict[str, Any]]:
-        return [dict(s.to_dict()) for s in self.d.telemetry.slo_status()]
+        return [dict(s.to_dict()) for s in self.telemetry.slo_status()]
 
     def report(self, seconds: float, fmt: str) -> str:
-        writer = self.d.telemetry.writer
+        writer = self.telemetry.writer
         if writer is None:
-            why = "; ".join(p for p in self.d.telemetry.problems if p.startswith("snapshot log")) or (
-                "store.enabled is off" if not self.d.telemetry.store_settings.enabled else "dry run"
+            why = "; ".join(p for p in self.telemetry.problems if p.startswith("snapshot log")) or (
+                "store.enabled is off" if not self.telemetry.store_settings.enabled else "dry run"
             )
             raise errors.NotFound(f"no snapshot log to report from ({why})")
         try:
@@ -133,16 +155,14 @@ class Controller:
     # adjust-any) before they arrive here.
 
     def set_class(self, caller_uid: int, ref: str, class_name: str, duration: float) -> None:
-        group = self._resolve(ref)
+        group = self._resolve(self.d.status(), ref)
         until = time.monotonic() + duration if duration > 0 else None
-        self.d.pins.put(Pin(group.id, PriorityClass.parse(class_name), until, caller_uid))
-        self.d.wake()
+        self.d.pin(Pin(group.id, PriorityClass.parse(class_name), until, caller_uid))
 
     def clear_class(self, caller_uid: int, ref: str) -> None:
-        group = self._resolve(ref)
-        if not self.d.pins.clear(group.id):
+        group = self._resolve(self.d.status(), ref)
+        if not self.d.unpin(group.id):
             raise errors.NotFound(f"app {ref!r} has no pinned class")
-        self.d.wake()
 
     def pause(self, caller_uid: int, duration: float) -> None:
         self.d.set_paused(time.monotonic() + duration if duration > 0 else float("inf"))
@@ -160,33 +180,33 @@ class Controller:
         self.d.set_hints(source, caller_uid, audio=dict(processes))
 
     def report_idle(self, caller_uid: int, seconds: float, source: str = "") -> None:
-        self.d.reports.set_idle(source, caller_uid, seconds)
+        self.d.report_idle(source, caller_uid, seconds)
 
     def report_xruns(
         self, caller_uid: int, name: str, count: int, by_pid: dict[int, int], source: str = ""
     ) -> None:
-        self.d.reports.set_xruns(source, caller_uid, name, count, by_pid)
+        self.d.report_xruns(source, caller_uid, name, count, by_pid)
 
     def report_unknown(self, caller_uid: int, kind: str, reason: str, source: str = "") -> None:
-        self.d.reports.set_unknown(source, caller_uid, kind, reason)
-        self.d.set_hints(source, caller_uid)
+        self.d.report_unknown(source, caller_uid, kind, reason)
 
     def reporter_left(self, source: str) -> None:
         self.d.drop_reporter(source)
 
     def add_rule(self, caller_uid: int, rule: dict[str, str]) -> str:
-        return admin.add_rule(self.d, rule)
+        return admin.add_rule(self.d, self.rules_write_path, rule)
 
     def delete_rule(self, caller_uid: int, matchers: dict[str, str]) -> int:
-        return admin.delete_rule(self.d, matchers)
+        return admin.delete_rule(self.d, self.rules_write_path, matchers)
 
     def import_ananicy(self, caller_uid: int, path: str) -> dict[str, Any]:
-        return admin.import_ananicy(self.d, path)
+        return admin.import_ananicy(self.d, self.ananicy_extra_root, path)
 
     # helpers
 
-    def _resolve(self, ref: str) -> AppGroup:
-        groups = self.d.groups
+    @staticmethod
+    def _resolve(st: HelperStatus, ref: str) -> AppGroup:
+        groups = st.groups
         if ref in groups:
             return groups[ref]
         if ref.isascii() and ref.isdigit():  # "²".isdigit() holds, but int() refuses it
@@ -202,13 +222,12 @@ class Controller:
             raise errors.InvalidArgument("app", f"{len(named)} apps are named {ref!r}: use an id ({ids})")
         raise errors.NotFound(f"no app {ref!r} (see 'smoothdeskctl apps')")
 
-    def _describe(self, group: AppGroup) -> dict[str, Any]:
-        d = self.d
-        decision = d.decisions.get(group.id)
-        procs = d.snapshot.processes if d.snapshot else {}
+    def _describe(self, st: HelperStatus, group: AppGroup) -> dict[str, Any]:
+        decision = st.decisions.get(group.id)
+        procs = st.processes
         members = [procs[p] for p in group.members if p in procs]
         leader = procs.get(group.leader)
-        pin = d.pins.pins.get(group.id)
+        pin = st.pins.get(group.id)
         return {
             "id": group.id,
             "name": group.name,
@@ -239,6 +258,6 @@ class Controller:
 
     def _cwd(self, pid: int) -> str:
         try:
-            return str((Path(self.d.options.proc_root) / "proc" / str(pid) / "cwd").readlink())
+            return str((self.proc_root / "proc" / str(pid) / "cwd").readlink())
         except OSError:
             return ""

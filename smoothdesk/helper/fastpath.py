@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 
 class FastPath:
-    """Reads proc-connector events; decides and acts only for the groups of new processes."""
+    """Reads proc-connector events and tells the daemon, which decides and acts only for the
+    groups of new processes."""
 
     def __init__(self, daemon: Daemon, connector: ProcConnector) -> None:
         self.d = daemon
@@ -30,7 +31,7 @@ class FastPath:
             # The periodic rescan catches up with whatever the connector could not tell us.
             log.debug("proc connector: %s", exc)
             return
-        if d.snapshot is None or d.paused:
+        if not d.accepts_events:
             return
         now = time.monotonic()
         new: set[int] = set()
@@ -41,32 +42,14 @@ class FastPath:
             elif ev.kind == "fork":
                 # A forked child inherits its parent's nice, policy and cgroup from the kernel;
                 # it only needs a decision of its own once it execs, so read it at the next tick.
-                # What it inherited from a demoted parent is journaled now, to be given back.
-                d.table.defer_pid(ev.child_pid)
+                d.process_forked(ev.child_pid)
                 forks.append((ev.pid, ev.child_pid, ev.parent_tid))
             elif ev.kind == "exit":
                 new.discard(ev.pid)
                 d.process_exited(ev.pid)
             elif ev.kind == "overflow":
-                d.table.request_sweep()
+                d.lost_events()
         if forks:
-            d.actuator.adopt_forks(forks)
+            d.adopt_forks(forks)
         if new:
-            self.handle(new, now)
-
-    def handle(self, pids: set[int], now: float) -> None:
-        d = self.d
-        assert d.snapshot is not None
-        procs = d.snapshot.processes
-        added = []
-        for pid in pids:
-            record = d.table.add_pid(pid, now)
-            if record is not None:
-                procs[pid] = record
-                added.append(record)
-        if not added:
-            return
-        touched = d.regroup(added)
-        if touched:
-            d.fast_path_count += len(added)
-            d.decide_and_apply(touched, now)
+            d.new_processes(new, now)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from smoothdesk.core.classes import PriorityClass
 from smoothdesk.core.decision import Decision
 from smoothdesk.core.group import AppGroup
 from smoothdesk.core.process import ProcessRecord
+from smoothdesk.core.snapshot import Snapshot
 from smoothdesk.policy.engine import PolicyState
+from smoothdesk.policy.grouper import regroup_changed
 
 
 def changed_pids(before: Mapping[int, ProcessRecord], after: Mapping[int, ProcessRecord]) -> list[int]:
@@ -111,3 +113,19 @@ _PROMOTED = frozenset({PriorityClass.CRITICAL, PriorityClass.INTERACTIVE})
 
 def _promoted(d: Decision) -> bool:
     return d.manage and (d.klass in _PROMOTED or any(m.klass in _PROMOTED for m in d.members))
+
+
+def regrouped(
+    groups: Mapping[str, AppGroup],
+    snapshot: Snapshot,
+    changed: Sequence[ProcessRecord],
+    exited: Iterable[int],
+    own_pids: frozenset[int],
+) -> tuple[dict[str, AppGroup], dict[str, AppGroup]]:
+    """A new groups dict with only the touched groups rebuilt (the tick compares it with the
+    old one), sorted like group_processes' when a group appeared; and the rebuilt groups."""
+    rebuilt, emptied = regroup_changed(groups, snapshot, changed, exited, own_pids)
+    out = {gid: g for gid, g in groups.items() if gid not in emptied}
+    fresh = not rebuilt.keys() <= out.keys()
+    out.update(rebuilt)
+    return (dict(sorted(out.items())) if fresh else out), rebuilt

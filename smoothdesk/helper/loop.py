@@ -15,13 +15,14 @@ from smoothdesk.helper.bus import BusEndpoint
 from smoothdesk.helper.daemon import Daemon
 from smoothdesk.helper.fastpath import FastPath
 from smoothdesk.helper.sdnotify import notify
+from smoothdesk.helper.wiring import Helper
 
 log = logging.getLogger("smoothdesk.helper")
 
 
-def _open_netlink(daemon: Daemon) -> ProcConnector | None:
+def _open_netlink(helper: Helper) -> ProcConnector | None:
     # Recent kernels let unprivileged users listen too; where one refuses, we fall back.
-    if not daemon.config.netlink:
+    if not helper.config.netlink:
         return None
     connector = ProcConnector()
     try:
@@ -32,39 +33,43 @@ def _open_netlink(daemon: Daemon) -> ProcConnector | None:
     return connector
 
 
-async def run(daemon: Daemon, stop_requested: Callable[[], bool] = lambda: False) -> int:
+async def run(helper: Helper, stop_requested: Callable[[], bool] = lambda: False) -> int:
     """`stop_requested`: whether a SIGTERM or SIGINT came before this loop took them over."""
+    daemon = helper.daemon
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, daemon.stop)
     loop.add_signal_handler(signal.SIGINT, daemon.stop)
     loop.add_signal_handler(signal.SIGHUP, daemon.reload)
     if stop_requested():
         daemon.stop()
-    recovered = daemon.actuator.recover()
+    recovered = helper.actuator.recover()
     if recovered.restored:
         log.info("restored %d changes left by a previous run", recovered.restored)
-    endpoint = BusEndpoint(daemon)
+    endpoint = BusEndpoint(daemon, helper.controller)
+    netlink: ProcConnector | None = None
     try:
         if daemon.stopping:  # stopped during start-up: the restore below is all that is left
             log.info("stop requested during start-up")
             return 0
-        await endpoint.start(daemon.options.bus)
-        daemon.telemetry.start()
+        await endpoint.start(helper.options.bus)
+        helper.telemetry.start()
         # Subscribed before the first tick lists /proc: a process born in between is seen by one
         # or the other (its fork and exec events wait in the socket until the reader runs).
-        daemon.netlink = _open_netlink(daemon)
+        netlink = _open_netlink(helper)
+        daemon.set_netlink(netlink is not None)
         daemon.tick()
-        if daemon.netlink is not None:
-            loop.add_reader(daemon.netlink.fileno(), FastPath(daemon, daemon.netlink).on_readable)
+        if netlink is not None:
+            loop.add_reader(netlink.fileno(), FastPath(daemon, netlink).on_readable)
         notify("READY=1")
+        parts = helper.parts
         log.info(
             "running in %s mode, tick %.2fs, bus %s%s",
-            "user" if daemon.user_mode else "root",
-            daemon.tick_seconds,
-            daemon.options.bus,
-            ", dry run" if daemon.dry_run else "",
+            "user" if parts.user_mode else "root",
+            parts.tick_seconds,
+            helper.options.bus,
+            ", dry run" if parts.dry_run else "",
         )
-        await _tick_forever(daemon)
+        await _tick_forever(daemon, parts.tick_seconds)
     finally:
         notify("STOPPING=1")
         # A second Ctrl-C or SIGTERM must not cut the restore short; and once asyncio closes its
@@ -73,11 +78,11 @@ async def run(daemon: Daemon, stop_requested: Callable[[], bool] = lambda: False
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
             signal.signal(sig, signal.SIG_IGN)
-        if daemon.netlink is not None:
-            loop.remove_reader(daemon.netlink.fileno())
-            daemon.netlink.close()
-        daemon.telemetry.stop()
-        report = daemon.actuator.restore_all()
+        if netlink is not None:
+            loop.remove_reader(netlink.fileno())
+            netlink.close()
+        helper.telemetry.stop()
+        report = helper.actuator.restore_all()
         log.info(
             "stopped: %d changes restored, %d processes already gone, %d refused by the kernel",
             report.restored,
@@ -88,14 +93,14 @@ async def run(daemon: Daemon, stop_requested: Callable[[], bool] = lambda: False
     return endpoint.exit_status  # 1 when the bus was lost for good: systemd's Restart= then
 
 
-async def _tick_forever(daemon: Daemon) -> None:
+async def _tick_forever(daemon: Daemon, tick_seconds: float) -> None:
     deadline = time.monotonic()
     while not daemon.stopping:
-        deadline += daemon.tick_seconds
+        deadline += tick_seconds
         now = time.monotonic()
         if deadline < now:
             # Fell behind (suspend, overload): skip the missed ticks rather than burst.
-            deadline = now + daemon.tick_seconds
+            deadline = now + tick_seconds
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(daemon.wait_wake(), deadline - now)
         if daemon.stopping:

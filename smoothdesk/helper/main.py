@@ -138,12 +138,13 @@ def _once(daemon: Daemon, as_json: bool) -> int:
     import json
 
     # CPU shares need two samples; take them half a tick apart.
-    daemon.table.tick(time.monotonic())
-    time.sleep(min(daemon.tick_seconds, 0.5))
+    daemon.warm_up(time.monotonic())
+    time.sleep(min(daemon.status().tick_seconds, 0.5))
     decisions = daemon.tick()
     rows: list[dict[str, Any]] = []
-    procs = daemon.snapshot.processes if daemon.snapshot else {}
-    for gid, group in sorted(daemon.groups.items()):
+    status = daemon.status()
+    procs = status.processes
+    for gid, group in sorted(status.groups.items()):
         d = decisions[gid]
         rows.append(
             {
@@ -158,7 +159,7 @@ def _once(daemon: Daemon, as_json: bool) -> int:
             }
         )
     if as_json:
-        json.dump({"decisions": rows, "dry_run": daemon.dry_run}, sys.stdout, indent=1)
+        json.dump({"decisions": rows, "dry_run": status.dry_run}, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         for r in rows:
@@ -213,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         print("smoothdesk-helper: --tick must be between 0.05 and 60 seconds", file=sys.stderr)
         return 2
     from smoothdesk.core.errors import SmoothDeskError
-    from smoothdesk.helper.daemon import Daemon
     from smoothdesk.helper.options import Options
+    from smoothdesk.helper.wiring import build
 
     # --once only reports: it must never leave a change behind.
     options = Options(
@@ -229,14 +230,14 @@ def main(argv: list[str] | None = None) -> int:
         ananicy_extra_root=args.ananicy_root,
     )
     try:
-        daemon = Daemon(options)
+        helper = build(options)
         if args.once:
-            return _once(daemon, args.json)
+            return _once(helper.daemon, args.json)
         import asyncio
 
         from smoothdesk.helper.loop import run
 
-        return asyncio.run(run(daemon, lambda: signals.stop_requested))
+        return asyncio.run(run(helper, lambda: signals.stop_requested))
     except SmoothDeskError as exc:
         print(f"smoothdesk-helper: {exc}", file=sys.stderr)
         return 1

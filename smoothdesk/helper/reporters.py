@@ -44,6 +44,13 @@ class ReportBook:
 
     def __init__(self) -> None:
         self.reports: dict[str, Report] = {}
+        self.current = Hints()  # the hints as of the last refresh()
+
+    def refresh(self) -> bool:
+        """Recompute the hints from what is reported now; True if they changed."""
+        hints = self.hints()
+        changed, self.current = hints != self.current, hints
+        return changed
 
     def _of(self, source: str, uid: int) -> Report:
         report = self.reports.get(source)
@@ -140,11 +147,16 @@ class ReportBook:
             audio.update(report.audio)
         return Hints(frozenset(focus), frozenset(audio))
 
+    def idle_since(self) -> float | None:
+        """When the most recently active reporting session last had input; None if none reported."""
+        since = [r.idle_since for r in self.reports.values() if r.idle_since is not None]
+        return max(since) if since else None
+
     def idle_seconds(self, now: float | None = None) -> float | None:
         """Input idle time of the most recently active reporting session; None if none reported."""
         now = time.monotonic() if now is None else now
-        since = [r.idle_since for r in self.reports.values() if r.idle_since is not None]
-        return max(0.0, now - max(since)) if since else None
+        since = self.idle_since()
+        return None if since is None else max(0.0, now - since)
 
 
 def xrun_apps(xruns: Xruns | None, groups: Sequence[AppGroup]) -> dict[str, int]:

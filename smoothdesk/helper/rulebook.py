@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,31 @@ class RuleBook:
 
     def classify(self, proc: ProcessRecord, procs: Mapping[int, ProcessRecord]) -> Classification | None:
         return self.classifier.classify(proc, lambda: self._ancestors(proc, procs))
+
+    def classify_changed(
+        self,
+        before: dict[int, Classification],
+        procs: Mapping[int, ProcessRecord],
+        pids: Iterable[int],
+        full: bool,
+    ) -> dict[int, Classification]:
+        """The tick's classifications: `pids` classified again, dead processes' answers dropped;
+        a full round starts afresh and empties the classifier's cache of dead processes too.
+        Changes and returns `before` unless `full`."""
+        if full:
+            # Drop cached answers for dead processes now and then; cheap enough, not every tick.
+            self.classifier.retain(p.key for p in procs.values())
+            before = {}
+        else:
+            for pid in [p for p in before if p not in procs]:
+                del before[pid]
+        for pid in pids:
+            c = self.classify(procs[pid], procs)
+            if c is not None:
+                before[pid] = c
+            else:
+                before.pop(pid, None)
+        return before
 
     @staticmethod
     def _ancestors(proc: ProcessRecord, procs: Mapping[int, ProcessRecord]) -> list[ProcessRecord]:
