@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from smoothdesk.config.schema import Settings
 from smoothdesk.core.decision import Decision, Pin
 from smoothdesk.core.group import AppGroup, Classification
 from smoothdesk.core.snapshot import Snapshot
@@ -27,10 +26,11 @@ from smoothdesk.helper.incremental import (
     regrouped,
 )
 from smoothdesk.helper.parts import Listeners, Parts
-from smoothdesk.helper.settings import HelperSettings
+from smoothdesk.helper.settings import HelperSettings, engine_config
 from smoothdesk.helper.status import HelperStatus, freeze
-from smoothdesk.policy.engine import EngineConfig, PolicyInputs, PolicyState, decide
+from smoothdesk.policy.engine import PolicyInputs, PolicyState, decide
 from smoothdesk.policy.grouper import group_processes
+from smoothdesk.policy.memory import MemoryPlan
 
 log = logging.getLogger("smoothdesk.helper")
 
@@ -39,17 +39,13 @@ log = logging.getLogger("smoothdesk.helper")
 FULL_EVERY = 60
 
 
-def engine_config(settings: Settings) -> EngineConfig:
-    return EngineConfig(**settings.values["engine"])  # the loader checked every field
-
-
 class Daemon:
     """Owns all state; handlers only record intent and call wake()."""
 
     def __init__(self, parts: Parts) -> None:
         self.parts = p = parts
         self._table, self._rulebook, self._actuator, self._pins = p.table, p.rulebook, p.actuator, p.pins
-        self._telemetry, self._reports = p.telemetry, p.reports
+        self._telemetry, self._attention, self._reports = p.telemetry, p.attention, p.reports
         self._settings = parts.settings
         self._config = HelperSettings.from_settings(parts.settings)
         self._engine_config = engine_config(parts.settings)
@@ -241,14 +237,12 @@ class Daemon:
             self._groups, _ = regrouped(self._groups, snapshot, moved, exited, self.own_pids)
         t2 = time.process_time()
         self._classifications = self._rulebook.classify_changed(self._classifications, procs, changed, full)
-        self._telemetry.before_decide(
-            snapshot,
-            list(self._groups.values()),
-            self._classifications,
-            self._decisions,
-            self._reports.current,
+        hints, classes = self._reports.current, self._classifications
+        events = self._attention.observe(
+            snapshot, list(self._groups.values()), classes, self._decisions, hints,
             input_idle=self._reports.idle_seconds(),
-        )
+        )  # fmt: skip
+        self._telemetry.observe_focus(events, hints, classes)
         t3 = time.process_time()
         if full:
             todo = list(self._groups.values())
@@ -301,22 +295,32 @@ class Daemon:
             self._after_tick(self._snapshot, sample)
 
     def _after_tick(self, snapshot: Snapshot, sample: dict[str, Any]) -> None:
-        """Responsiveness figures, the snapshot log, SLOs, alerts and memory protection."""
+        """The memory stage, then what telemetry observes: figures, the snapshot log, SLOs, alerts."""
         groups = list(self._groups.values())
         xruns = self._reports.take_xruns()  # None while no session agent counts audio xruns
         figures = self._telemetry.figures(snapshot, groups, self._decisions, snapshot.monotonic, xruns)
         top = figures.pop("top_apps")
         sample.update(figures)  # the history ring keeps these too, for GetHistory
-        events = self._telemetry.after_tick(snapshot, groups, self._decisions, sample)
-        plan = self._telemetry.memory_plan
-        if plan is not None and not self.paused:
-            self._actuator.apply_memory(plan, snapshot.processes, allow_kill=self._config.memory_kill)
+        plan = self._protect_memory(snapshot, groups)
+        events = self._telemetry.after_tick(snapshot, groups, self._decisions, sample, plan)
         for callback in self.listeners.metrics:
             callback({**sample, "top_apps": top})
         for event in events:
             log.info("alert %s: %s", event.severity, event.message)
             for alert in self.listeners.alert:
                 alert(event.to_dict())
+
+    def _protect_memory(self, snapshot: Snapshot, groups: list[AppGroup]) -> MemoryPlan:
+        """The memory stage: under pressure, protect the focused app and expose the background."""
+        system = snapshot.system
+        plan = self.parts.memory.update(
+            snapshot.monotonic, system.psi_value("memory"), system.psi_value("memory", "full"),
+            focused=self._attention.focused_id, groups=groups, decisions=self._decisions,
+            processes=snapshot.processes,
+        )  # fmt: skip
+        if not self.paused:
+            self._actuator.apply_memory(plan, snapshot.processes, allow_kill=self._config.memory_kill)
+        return plan
 
     def _decide(
         self, snapshot: Snapshot, groups: Sequence[AppGroup], now: float, prune: bool = False
@@ -329,7 +333,7 @@ class Daemon:
             hints=self._reports.current,
             now=now,
             config=self._engine_config,
-            ranker=self.parts.ranker,
+            ranker=self._attention.ranker,
             user_mode_uid=self.parts.uid if self.parts.user_mode else None,
             managed_keys=self._actuator.managed_keys(),
             own_pids=self.own_pids,

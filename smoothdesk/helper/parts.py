@@ -9,12 +9,13 @@ from typing import Any
 from smoothdesk.actuator import Actuator
 from smoothdesk.collector.tracker import ProcessTable
 from smoothdesk.config.schema import Settings
-from smoothdesk.core.ranker import Ranker
+from smoothdesk.helper.attention import Attention
 from smoothdesk.helper.history import History
 from smoothdesk.helper.pins import PinStore
 from smoothdesk.helper.reporters import ReportBook
 from smoothdesk.helper.rulebook import RuleBook
 from smoothdesk.helper.telemetry import Telemetry
+from smoothdesk.policy.memory import MemoryGuard
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +33,11 @@ class Parts:
     actuator: Actuator
     cgroup_backend: str  # its name, "off" for none
     pins: PinStore
+    attention: Attention  # the focus tracker and the ranker, a stage before the engine
+    memory: MemoryGuard  # the memory stage's planner, after the tick's figures
     telemetry: Telemetry
     history: History
     reports: ReportBook
-    ranker: Ranker
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smoothdesk.config.schema import Settings
+from smoothdesk.core.engine_config import EngineConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +42,8 @@ class HelperSettings:
             ranker_model=v["ranker"]["model"],
             memory_kill=v["memory"]["kill"],
         )
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    """The [engine] section as the engine takes it (the loader checked every field)."""
+    return EngineConfig(**settings.values["engine"])

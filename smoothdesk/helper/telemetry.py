@@ -1,9 +1,10 @@
-"""The helper's telemetry: apps' CPU wait, latency probe, snapshot log, SLOs, alerts, memory, GPU, ranker.
+"""The helper's telemetry: apps' CPU wait, latency probe, snapshot log, SLOs, alerts, GPU, exporter.
 
-The daemon calls `before_decide` (the ranker needs this tick's rows before the engine runs) and
+It only observes: it reads the tick's snapshot, decisions, the attention stage's focus and the
+memory stage's plan, and changes nothing. The daemon calls `observe_focus`, `figures` and
 `after_tick` once per tick, from the loop that owns all state. Every part is optional and fails
-alone: a broken model, an unwritable log or a busy exporter port is logged and reported, and the
-helper goes on managing the desktop without it.
+alone: an unwritable log or a busy exporter port is logged and reported, and the helper goes on
+managing the desktop without it.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ from smoothdesk.core.group import AppGroup, Classification
 from smoothdesk.core.observation import GroupObservation
 from smoothdesk.core.snapshot import Snapshot
 from smoothdesk.helper import samples
+from smoothdesk.helper.attention import Attention
 from smoothdesk.helper.reporters import Xruns, xrun_apps
 from smoothdesk.helper.settings import HelperSettings
-from smoothdesk.ml.observe import FocusTracker, Tick, rows_for, track
-from smoothdesk.ml.ranker import OnnxRanker, load_default
-from smoothdesk.policy.memory import MemoryGuard, MemoryPlan, MemorySettings
+from smoothdesk.ml.observe import FocusEvent
+from smoothdesk.policy.memory import MemoryPlan, MemorySettings
 from smoothdesk.telemetry.alerts import AlertEngine, AlertEvent, AlertSettings
-from smoothdesk.telemetry.exporter import Exporter, Latest
+from smoothdesk.telemetry.exporter import Exporter
 from smoothdesk.telemetry.probe import LatencyProbe
 from smoothdesk.telemetry.sampler import default_cache, sampler_binary
 from smoothdesk.telemetry.settings import ExporterSettings, ProbeSettings, StoreSettings
@@ -44,18 +45,6 @@ from smoothdesk.telemetry.writer import StoreWriter
 log = logging.getLogger("smoothdesk.helper")
 
 DISK_EVERY = 30.0  # seconds between filesystem usage reads
-# The agent re-sends idle time only when it moves by more than 5 s, so "recent" must allow for that.
-INPUT_RECENT_S = 10.0
-
-
-def load_ranker(setting: str) -> OnnxRanker | None:
-    if setting == "off":
-        return None
-    # Lazy: onnxruntime loads when the engine first asks about a group near demotion.
-    path = Path(setting)
-    ranker = load_default(lazy=True) if setting == "default" else OnnxRanker(path, lazy=True)
-    log.info("attention ranker: %s (loads at first use)", ranker.model_path)
-    return ranker
 
 
 class Telemetry:
@@ -70,12 +59,15 @@ class Telemetry:
         dry_run: bool,
         state_dir: Path,
         sys_root: Path = Path("/sys"),
+        attention: Attention | None = None,
     ) -> None:
+        """`attention`: the tick's attention stage, read for the focused group, its rows and the
+        ranker's doctor line (one of its own, ranker.model off, when none is given)."""
         self.store_settings = StoreSettings.from_settings(settings)
         self.probe_settings = ProbeSettings.from_settings(settings)
         self.exporter_settings = ExporterSettings.from_settings(settings)
         helper = HelperSettings.from_settings(settings)
-        self.ranker_model = helper.ranker_model
+        self.attention = attention if attention is not None else Attention("off")
         self.unified = unified_mount(sys_root)  # looked up once: the mount does not move
         self.state_dir = state_dir
         self.user_mode = user_mode
@@ -84,12 +76,7 @@ class Telemetry:
         self.alerts = AlertEngine(AlertSettings.from_settings(settings))
         # Live from the first tick; the snapshot log's history is merged in once _start_store replays it.
         self.slo = ReplayingSloTracker(slos_from_settings(settings))
-        self.memory = MemoryGuard(
-            MemorySettings.from_section(settings.values["memory"]), user_uid=uid if user_mode else None
-        )
-        self.tracker = FocusTracker()
-        self.ranker: OnnxRanker | None = None
-        self._try("ranker", self._start_ranker)
+        self.memory_threshold = MemorySettings.from_section(settings.values["memory"]).psi_some_threshold
         self.probe: LatencyProbe | None = None
         self.schedstat = SchedstatReader() if self.probe_settings.schedstat else None
         self.wait_threads = 0  # threads whose schedstat the last tick read
@@ -98,15 +85,16 @@ class Telemetry:
         self.writer: StoreWriter | None = None
         self.exporter: Exporter | None = None
         self.store_path: Path | None = None
-        self.memory_plan: MemoryPlan | None = None
+        self.memory_plan: MemoryPlan | None = None  # the memory stage's, as last observed
         self.rows: list[GroupObservation] = []
-        self.latest: Latest | None = None
+        # The last tick's numbers and rows, for the exporter's thread: one tuple, so it reads
+        # both of the same tick.
+        self.latest: tuple[dict[str, float], list[GroupObservation]] | None = None
         self._disk: dict[str, float] = {}
         self._disk_at = -DISK_EVERY
         self._memory_alert: str | None = None
         self._detail_at = float("-inf")
         self._logged: dict[str, Decision] = {}
-        self._tick: Tick | None = None
         self._hints = Hints()
         self._classifications: Mapping[int, Classification] = {}
 
@@ -126,9 +114,6 @@ class Telemetry:
         except (SmoothDeskError, OSError, ValueError) as exc:
             self.problems.append(f"{part}: {exc}")
             log.warning("%s disabled: %s", part, exc)
-
-    def _start_ranker(self) -> None:
-        self.ranker = load_ranker(self.ranker_model)
 
     def _start_probe(self) -> None:
         binary = sampler_binary(default_cache())
@@ -153,8 +138,14 @@ class Telemetry:
         self.writer = StoreWriter(store)
 
     def _start_exporter(self) -> None:
+        from smoothdesk.telemetry.exporter_metrics import Latest  # prometheus_client: only when on
+
+        def latest() -> Latest | None:
+            last = self.latest
+            return None if last is None else Latest(*last)
+
         s = self.exporter_settings
-        self.exporter = Exporter(lambda: self.latest, address=s.address, port=s.port,
+        self.exporter = Exporter(latest, address=s.address, port=s.port,
                                  allow_remote=s.allow_remote, top_apps=s.top_apps)  # fmt: skip
         log.info("exporter on http://%s:%d/metrics", self.exporter.address, self.exporter.port)
 
@@ -176,33 +167,11 @@ class Telemetry:
 
     # per tick
 
-    def before_decide(
-        self,
-        snapshot: Snapshot,
-        groups: Sequence[AppGroup],
-        classifications: Mapping[int, Classification],
-        decisions: Mapping[str, Decision],
-        hints: Hints,
-        *,
-        input_idle: float | None = None,
+    def observe_focus(
+        self, events: Sequence[FocusEvent], hints: Hints, classifications: Mapping[int, Classification]
     ) -> None:
-        """This tick's rows (with last tick's classes) for the ranker, and focus events for the log.
-
-        `input_idle` (seconds since the person last touched keyboard or mouse, None when no agent
-        says) marks input to the focused group, which the attention label counts as use.
-        """
-        active = input_idle is not None and input_idle < INPUT_RECENT_S
-        tick, events = track(snapshot, groups, hints, tracker=self.tracker, input_active=active)
-        self._tick = tick
-        if self.ranker is not None:
-            # Rows are built only for the groups the engine asks about, with last tick's classes
-            # (features never read the class).
-            self.ranker.observe_lazy(
-                lambda asked: rows_for(
-                    tick, snapshot, asked, classifications, decisions, tracker=self.tracker
-                ),
-                tick.now,
-            )
+        """The attention stage's focus events for the log; the hints and last tick's classes,
+        which say whose CPU wait the figures read."""
         self._classifications = classifications
         self._hints = hints
         if self.writer is not None:
@@ -217,7 +186,7 @@ class Telemetry:
         window = self.probe.window() if self.probe is not None else None
         out: dict[str, Any] = samples.system_figures(snapshot)
         out.update(samples.latency_figures(window))
-        focused = self._tick.focused_id if self._tick is not None else None
+        focused = self.attention.focused_id
         waits = self._cpu_waits(snapshot, groups, focused)
         out.update(samples.cpu_wait_figures(waits))
         if self.focus_app is not None:
@@ -254,33 +223,23 @@ class Telemetry:
 
     def after_tick(
         self, snapshot: Snapshot, groups: Sequence[AppGroup], decisions: Mapping[str, Decision],
-        sample: dict[str, Any],
+        sample: dict[str, Any], memory_plan: MemoryPlan | None = None,
     ) -> list[AlertEvent]:  # fmt: skip
-        """Log the tick, feed SLOs and alerts, plan memory protection; returns alert transitions."""
+        """Log the tick, feed SLOs and alerts, raise or clear the memory stage's warning;
+        returns alert transitions."""
         wall = float(sample["time"])
         numbers = samples.storable(sample)
         judge = samples.judged(numbers)
         self.slo.observe(wall, judge)
         events = self.alerts.update(wall, judge) + self.slo.update(wall)
-        self.memory_plan = self.memory.update(
-            snapshot.monotonic,
-            judge["psi_memory_some_avg10"],
-            judge["psi_memory_full_avg10"],
-            # The group the focus tracker settled on this tick (the same one the log records).
-            focused=self._tick.focused_id if self._tick is not None else None,
-            groups=groups,
-            decisions=decisions,
-            processes=snapshot.processes,
-        )
+        self.memory_plan = memory_plan
         events += self._memory_events(wall)
         detail = snapshot.monotonic - self._detail_at >= self.store_settings.detail_every
-        if detail and self._tick is not None:
+        if detail and self.attention.tick is not None:
             # Every group's row costs ~15 us; built every store.detail_every, not every tick.
             self._detail_at = snapshot.monotonic
-            self.rows = rows_for(
-                self._tick, snapshot, groups, self._classifications, decisions, tracker=self.tracker
-            )
-        self.latest = Latest(numbers, self.rows)
+            self.rows = self.attention.rows(snapshot, groups, self._classifications, decisions)
+        self.latest = (numbers, self.rows)
         if self.writer is not None:
             chosen = self._decisions_to_log(decisions, everything=detail)
             if detail:
@@ -319,7 +278,7 @@ class Telemetry:
 
     def _memory_event(self, wall: float, text: str | None) -> AlertEvent:
         psi = self.memory_plan.psi_some if self.memory_plan is not None else 0.0
-        threshold = self.memory.settings.psi_some_threshold
+        threshold = self.memory_threshold
         severity, message = ("warning", text) if text else ("resolved", "memory pressure over: released")
         metric = "psi_memory_some_avg10"
         return AlertEvent("memory:guard", severity, metric, psi, threshold, message, wall, wall)
@@ -333,7 +292,7 @@ class Telemetry:
             return {"key": key, "status": "ok" if ok else "warn", "summary": summary, "meaning": meaning}
 
         broken = {p.split(":", 1)[0]: p for p in self.problems}
-        probe = self.probe
+        probe, model = self.probe, self.attention.model
         out = [
             line("latency probe", probe is not None,
                  f"sampler pid {probe.pid}, nice {probe.effective_nice}" if probe is not None
@@ -347,9 +306,9 @@ class Telemetry:
                  str(self.store_path) if self.writer is not None
                  else broken.get("snapshot log", "off (store.enabled, or a dry run)"),
                  "History for reports and for training the attention model."),
-            line("ranker", self.ranker is not None and not self.ranker.state.startswith("failed"),
-                 f"{self.ranker.model_path} ({self.ranker.state})" if self.ranker is not None
-                 else broken.get("ranker", "off (ranker.model)"),
+            line("ranker", model is not None and not model.state.startswith("failed"),
+                 f"{model.model_path} ({model.state})" if model is not None
+                 else self.attention.problem or "off (ranker.model)",
                  "The attention model has a bounded say; rules, guardrails and pins still win."),
         ]  # fmt: skip
         if self.slo.slos:

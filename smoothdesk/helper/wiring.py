@@ -17,6 +17,7 @@ from smoothdesk.collector.tracker import ProcessTable
 from smoothdesk.config.loader import load_settings
 from smoothdesk.config.paths import config_files, run_dir, state_dir
 from smoothdesk.config.schema import Settings
+from smoothdesk.helper.attention import Attention
 from smoothdesk.helper.controller import Controller
 from smoothdesk.helper.daemon import Daemon
 from smoothdesk.helper.history import History
@@ -27,7 +28,7 @@ from smoothdesk.helper.reporters import ReportBook
 from smoothdesk.helper.rulebook import RuleBook, default_write_path
 from smoothdesk.helper.settings import HelperSettings
 from smoothdesk.helper.telemetry import Telemetry
-from smoothdesk.policy.ranker import RuleOnlyRanker
+from smoothdesk.policy.memory import MemoryGuard, MemorySettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ def build(options: Options) -> Helper:
     backend = backend_for(config.cgroup, probe_layout(options.sys_root), user_mode=user_mode)
     actuator = Actuator(where, dry_run=dry_run, user_uid=uid if user_mode else None, cgroup_backend=backend)
     pins = PinStore(None if dry_run else where / "pins.json")
+    attention = Attention(config.ranker_model)
     telemetry = Telemetry(
         settings,
         user_mode=user_mode,
@@ -78,6 +80,10 @@ def build(options: Options) -> Helper:
         dry_run=dry_run,
         state_dir=options.state_dir or state_dir(user_mode),
         sys_root=options.sys_root,
+        attention=attention,
+    )
+    memory = MemoryGuard(
+        MemorySettings.from_section(settings.values["memory"]), user_uid=uid if user_mode else None
     )
     parts = Parts(
         user_mode=user_mode,
@@ -91,10 +97,11 @@ def build(options: Options) -> Helper:
         actuator=actuator,
         cgroup_backend=backend.name if backend is not None else "off",
         pins=pins,
+        attention=attention,
+        memory=memory,
         telemetry=telemetry,
         history=history,
         reports=ReportBook(),
-        ranker=telemetry.ranker or RuleOnlyRanker(),
     )
     daemon = Daemon(parts)
     controller = Controller(

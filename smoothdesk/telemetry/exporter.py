@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from smoothdesk.core.observation import GroupObservation
 from smoothdesk.telemetry.schema import StoreError
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
+    from smoothdesk.telemetry.exporter_metrics import Latest
+
 
 class ExporterError(StoreError):
     """The exporter cannot listen as configured; the message names the option."""
-
-
-@dataclass(frozen=True, slots=True)
-class Latest:
-    """What the exporter shows: the last tick's metrics and group observations."""
-
-    sample: Mapping[str, float | int]
-    observations: Sequence[GroupObservation] = field(default_factory=tuple)
 
 
 def check_address(address: str, allow_remote: bool) -> None:

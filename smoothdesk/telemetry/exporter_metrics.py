@@ -8,15 +8,25 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from smoothdesk.core.classes import CLASS_ORDER
-from smoothdesk.telemetry.exporter import Latest
+from smoothdesk.core.observation import GroupObservation
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """What the exporter shows: the last tick's metrics and group observations."""
+
+    sample: Mapping[str, float | int]
+    observations: Sequence[GroupObservation] = field(default_factory=tuple)
+
 
 OTHER = "other"
 PSI_RESOURCES = ("cpu", "io", "memory")

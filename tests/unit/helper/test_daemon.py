@@ -167,3 +167,28 @@ def test_the_controller_reads_the_status_and_pins_through_the_daemon(world: tupl
     assert controller.app(gid)["pinned"] == "idle"
     controller.clear_class(0, gid)
     assert gid not in daemon.status().pins
+
+
+def test_memory_protection_is_a_stage_of_the_tick_whose_plan_telemetry_only_reports(
+    world: tuple[Helper, Path],
+) -> None:
+    helper, proc = world
+    daemon, controller = helper.daemon, helper.controller
+    pressure = proc / "pressure" / "memory"
+    pressure.write_text(
+        "some avg10=40.00 avg60=20.00 avg300=5.00 total=123\nfull avg10=2.00 avg60=1.00 avg300=0.00 total=9\n"
+    )
+    daemon.tick(100.0)
+    plan = helper.telemetry.memory_plan
+    assert plan is not None and plan.active and plan.psi_some == 40.0 and plan.psi_full == 2.0
+    (alert,) = [a for a in controller.alerts() if a["id"] == "memory:guard"]
+    assert alert["severity"] == "warning" and "PSI some 40%" in alert["message"]
+    pressure.write_text(
+        "some avg10=0.00 avg60=0.00 avg300=0.00 total=123\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=9\n"
+    )
+    t = 101.0
+    while helper.telemetry.memory_plan is not None and helper.telemetry.memory_plan.active and t < 400:
+        daemon.tick(t)
+        t += 1.0
+    assert t < 400, "the stage never released"
+    assert not [a for a in controller.alerts() if a["id"] == "memory:guard"]

@@ -88,16 +88,20 @@ def test_the_helpers_tick_figures_carry_the_focused_processes_wait(tmp_path: Pat
 
     from smoothdesk.config.schema import defaults
     from smoothdesk.core.decision import Hints
+    from smoothdesk.helper.attention import Attention
     from smoothdesk.helper.telemetry import Telemetry
     from smoothdesk.policy.grouper import group_processes
 
     table = ProcessTable(Path("/"))
-    telemetry = Telemetry(defaults(), user_mode=True, uid=os.getuid(), dry_run=True, state_dir=tmp_path)
+    attention = Attention("off")
+    telemetry = Telemetry(
+        defaults(), user_mode=True, uid=os.getuid(), dry_run=True, state_dir=tmp_path, attention=attention
+    )
     try:
         for _ in range(2):
             snapshot = table.tick(time.monotonic())
             groups = group_processes(snapshot)
-            telemetry.before_decide(snapshot, groups, {}, {}, Hints())
+            telemetry.observe_focus(attention.observe(snapshot, groups, {}, {}, Hints()), Hints(), {})
             unfocused = telemetry.figures(snapshot, groups, {}, snapshot.monotonic)
         assert not any(k.startswith("focus_cpu_wait") for k in unfocused), "no focus source: absent"
         assert "focus_app" not in unfocused
@@ -108,7 +112,7 @@ def test_the_helpers_tick_figures_carry_the_focused_processes_wait(tmp_path: Pat
                 pass
             snapshot = table.tick(time.monotonic())
             groups = group_processes(snapshot)
-            telemetry.before_decide(snapshot, groups, {}, {}, hints)
+            telemetry.observe_focus(attention.observe(snapshot, groups, {}, {}, hints), hints, {})
             focused = telemetry.figures(snapshot, groups, {}, snapshot.monotonic)
         mine = next(g for g in groups if os.getpid() in g.members)
         assert focused["focus_app"] == mine.name

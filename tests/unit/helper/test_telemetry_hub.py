@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from smoothdesk.collector.cgroups import unified_mount
 from smoothdesk.collector.tracker import ProcessTable
 from smoothdesk.config.schema import SAMPLE_METRICS, defaults
-from smoothdesk.core.decision import Hints
+from smoothdesk.core.decision import Decision, Hints
 from smoothdesk.core.group import AppGroup
 from smoothdesk.core.snapshot import Snapshot
 from smoothdesk.helper import samples
+from smoothdesk.helper.attention import Attention
 from smoothdesk.helper.telemetry import Telemetry
 from smoothdesk.policy.grouper import group_processes
 
@@ -19,6 +21,19 @@ PRESSURE = (
     "some avg10=31.25 avg60=4.10 avg300=1.00 total=987654\n"
     "full avg10=7.50 avg60=1.50 avg300=0.20 total=12345\n"
 )
+
+
+def observe(
+    attention: Attention,
+    telemetry: Telemetry,
+    snapshot: Snapshot,
+    groups: list[AppGroup],
+    *,
+    decisions: Mapping[str, Decision],
+    hints: Hints,
+) -> None:
+    """The daemon's attention stage, and telemetry reading it, as the tick runs them."""
+    telemetry.observe_focus(attention.observe(snapshot, groups, {}, decisions, hints), hints, {})
 
 
 def fake_unified(root: Path, cgroup: str) -> Path:
@@ -61,14 +76,16 @@ def test_the_helpers_tick_figures_carry_the_focused_groups_pressure(tmp_path: Pa
     mine = next(g for g in groups if os.getpid() in g.members)
     sys_root = fake_unified(tmp_path / "sys", snapshot.processes[mine.leader].cgroup)
     settings = defaults()
+    attention = Attention("off")
     telemetry = Telemetry(
-        settings, user_mode=True, uid=os.getuid(), dry_run=True, state_dir=tmp_path, sys_root=sys_root
-    )
+        settings, user_mode=True, uid=os.getuid(), dry_run=True, state_dir=tmp_path, sys_root=sys_root,
+        attention=attention,
+    )  # fmt: skip
     try:
         unfocused = telemetry.figures(snapshot, groups, {}, snapshot.monotonic)
         assert "fg_cpu_pressure_some_avg10" not in unfocused
         hints = Hints(focused_pids=frozenset({os.getpid()}))
-        telemetry.before_decide(snapshot, groups, {}, {}, hints)
+        observe(attention, telemetry, snapshot, groups, decisions={}, hints=hints)
         focused = telemetry.figures(snapshot, groups, {}, snapshot.monotonic)
         assert focused["fg_cpu_pressure_some_avg10"] == 31.25
         assert samples.storable(focused)["fg_cpu_pressure_full_avg10"] == 7.5
@@ -104,9 +121,11 @@ def test_every_decision_change_is_logged_while_unchanged_ones_are_not_resent(tmp
 
     cfg = tmp_path / "config.toml"
     cfg.write_text("[store]\ndetail_every = 3600\n[probe]\nenabled = false\n")
+    attention = Attention("off")
     telemetry = Telemetry(
-        load_settings([], cfg), user_mode=True, uid=os.getuid(), dry_run=False, state_dir=tmp_path
-    )
+        load_settings([], cfg), user_mode=True, uid=os.getuid(), dry_run=False, state_dir=tmp_path,
+        attention=attention,
+    )  # fmt: skip
     telemetry.start()
     snapshot = ProcessTable(Path("/")).tick(0.0)
     groups = group_processes(snapshot)
@@ -121,7 +140,7 @@ def test_every_decision_change_is_logged_while_unchanged_ones_are_not_resent(tmp
                 decisions[first] = dataclasses.replace(decisions[first], klass=change)
             elif t == 3:  # an equal new object for every group: logged by nobody twice
                 decisions = {gid: dataclasses.replace(d) for gid, d in decisions.items()}
-            telemetry.before_decide(snapshot, groups, {}, decisions, Hints())
+            observe(attention, telemetry, snapshot, groups, decisions=decisions, hints=Hints())
             sample = history.record(snapshot, 0, 0.001, wall=1000.0 + t)
             figures = telemetry.figures(snapshot, groups, decisions, snapshot.monotonic)
             figures.pop("top_apps")

@@ -12,7 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from store_data import observation
 
-from smoothdesk.telemetry.exporter import Exporter, ExporterError, Latest
+from smoothdesk.telemetry.exporter import Exporter, ExporterError
+from smoothdesk.telemetry.exporter_metrics import Latest
 
 SAMPLE = {
     "time": 1.0,
