@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,7 @@ class Telemetry:
         if self.exporter_settings.enabled:
             self._try("exporter", self._start_exporter)
 
-    def _try(self, part: str, start: Any) -> None:
+    def _try(self, part: str, start: Callable[[], None]) -> None:
         try:
             start()
         except (SmoothDeskError, OSError, ValueError) as exc:
