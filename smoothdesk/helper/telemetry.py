@@ -16,11 +16,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from smoothdesk.collector.cgroups import unified_mount
+from smoothdesk.collector.cgroups import probe_layout
 from smoothdesk.collector.diskspace import disk_usage
 from smoothdesk.collector.gpu import GpuReader
 from smoothdesk.collector.schedstat import CpuWait, SchedstatReader
 from smoothdesk.config.schema import Settings
+from smoothdesk.core.cgroup_layout import CgroupLayout
 from smoothdesk.core.decision import Decision, Hints
 from smoothdesk.core.errors import SmoothDeskError
 from smoothdesk.core.group import AppGroup, Classification
@@ -59,6 +60,7 @@ class Telemetry:
         dry_run: bool,
         state_dir: Path,
         sys_root: Path = Path("/sys"),
+        cgroups: CgroupLayout | None = None,
         attention: Attention | None = None,
     ) -> None:
         """`attention`: the tick's attention stage, read for the focused group, its rows and the
@@ -68,7 +70,8 @@ class Telemetry:
         self.exporter_settings = ExporterSettings.from_settings(settings)
         helper = HelperSettings.from_settings(settings)
         self.attention = attention if attention is not None else Attention("off")
-        self.unified = unified_mount(sys_root)  # looked up once: the mount does not move
+        # The layout the helper probed once at start (tests may give only a sys_root).
+        self.unified = (cgroups or probe_layout(sys_root)).unified
         self.state_dir = state_dir
         self.user_mode = user_mode
         self.dry_run = dry_run

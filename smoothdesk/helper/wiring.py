@@ -69,7 +69,8 @@ def build(options: Options) -> Helper:
     table = ProcessTable(options.proc_root, full_every=config.full_scan_every)
     rulebook = RuleBook(user_mode, config, rules_write_path)
     history = History(tick_seconds)
-    backend = backend_for(config.cgroup, probe_layout(options.sys_root), user_mode=user_mode)
+    cgroups = probe_layout(options.sys_root)  # once: the cgroup lever and the pressure reads share it
+    backend = backend_for(config.cgroup, cgroups, user_mode=user_mode)
     actuator = Actuator(where, dry_run=dry_run, user_uid=uid if user_mode else None, cgroup_backend=backend)
     pins = PinStore(None if dry_run else where / "pins.json")
     attention = Attention(config.ranker_model)
@@ -79,7 +80,7 @@ def build(options: Options) -> Helper:
         uid=uid,
         dry_run=dry_run,
         state_dir=options.state_dir or state_dir(user_mode),
-        sys_root=options.sys_root,
+        cgroups=cgroups,
         attention=attention,
     )
     memory = MemoryGuard(
