@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -27,7 +28,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from common import Workspace, require_root, rss_mb
+from common import REPO, Workspace, require_root, rss_mb
 
 from smoothdesk.dbus.client import HelperClient, connect
 from smoothdesk.dbus.procref import start_time
@@ -132,6 +133,165 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_helper(ws: Workspace, tree: Path, cell: int, config: Path, address: str) -> subprocess.Popen[bytes]:
+    """A helper run from `tree` (a checkout, or a `git archive` snapshot of a commit)."""
+    base = ws.dir / f"cell{cell}"
+    base.mkdir()
+    (base / "config.toml").write_text("[rules]\nananicy_dirs = []\n")
+    argv = [sys.executable, "-m", "smoothdesk.helper.main", "--bus", address, "--tick", "1.0"]
+    argv += ["--config", str(base / "config.toml"), "--run-dir", str(base / "run"), "--config", str(config)]
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    proc = subprocess.Popen(argv, cwd=tree, env=env, stderr=(ws.dir / "helper.log").open("ab"))
+    ws.procs.append(proc)
+    return proc
+
+
+def tree_name(tree: Path) -> str:
+    if (tree / "COMMIT").exists():
+        return (tree / "COMMIT").read_text().split()[0][:12]
+    argv = ["git", "-C", str(tree), "describe", "--always", "--dirty"]
+    out = subprocess.run(argv, check=False, capture_output=True, text=True)
+    return out.stdout.strip() or str(tree)
+
+
+def measure(
+    ws: Workspace, args: argparse.Namespace, tree: Path, cell: int, *, address: str, apps: list[int]
+) -> dict[str, Any]:
+    """One helper from `tree`, measured over args.seconds; it is stopped (and restores) after."""
+    port = free_port()
+    config = ws.dir / f"all-on-{cell}.toml"
+    config.write_text(
+        "[rules]\nananicy_dirs = []\n"
+        f"[exporter]\nenabled = true\nport = {port}\n"
+        f'[store]\nenabled = true\npath = "{ws.dir / f"snapshots-{cell}.sqlite"}"\n'
+        "[probe]\nenabled = true\n[gpu]\nenabled = true\n"
+        f'[ranker]\nmodel = "{args.ranker}"\n'
+    )
+    helper = start_helper(ws, tree, cell, config, address)
+    wait_ready(address, helper, ws)
+    loop = asyncio.new_event_loop()
+    agent = None if args.bare else loop.run_until_complete(report_session(address, apps[0], apps[1]))
+    time.sleep(4.0)  # start-up and the first full reads are not the steady state
+    s0, _ = asyncio.run(ask(address))
+    e0, k0, parts0 = footprint(helper.pid)
+    f0, t0 = forks(), time.monotonic()
+    scrapes, body = 0, ""
+    while time.monotonic() - t0 < args.seconds:
+        time.sleep(1.0)
+        if args.bare:
+            continue
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            body = r.read().decode()
+        scrapes += 1
+    e1, k1, names1 = footprint(helper.pid)
+    f1, t1 = forks(), time.monotonic()
+    s, ranker = asyncio.run(ask(address))
+    span = t1 - t0
+    ticks = int(s["ticks"]) - int(s0["ticks"])
+    out: dict[str, Any] = {
+        "tree": tree_name(tree),
+        "cpu": (e1 - e0) / span * 100,
+        "cpu_ticks": (k1 - k0) / span * 100,
+        "ticks": ticks,
+        "per_tick_ms": (e1 - e0) / max(ticks, 1) * 1000,
+        "shares": {
+            f"{n} {p}": (c - parts0[p][1]) / span * 100 for p, (n, c) in names1.items() if p in parts0
+        },
+        "children": {p: n for p, (n, _) in names1.items() if p != helper.pid},
+        "churn": (f1 - f0) / span,
+        "load": os.getloadavg()[0],
+        "status": s,
+        "ranker": ranker,
+        "scrapes": scrapes,
+        "waits": [line for line in body.splitlines() if line.startswith("smoothdesk_cpu_wait")],
+        "rss": rss_mb(helper.pid),
+    }
+    out["rss_children"] = sum(rss_mb(p) for p in out["children"])
+    if args.ranker_rss:
+        # Two spinners under a name no rule knows: the noisy-neighbour stage asks the ranker.
+        hogs = ws.hogs(2, name="smoothdesk-bench-spin")
+        time.sleep(15.0)
+        ws.kill(hogs)
+        _, out["ranker_after"] = asyncio.run(ask(address))
+        alive = [p for p in out["children"] if Path(f"/proc/{p}").exists()]
+        out["rss_loaded"] = rss_mb(helper.pid) + sum(rss_mb(p) for p in alive)
+    if agent is not None:
+        agent.bus.disconnect()
+        loop.run_until_complete(agent.bus.wait_for_disconnect())
+    loop.close()
+    ws.kill([helper])
+    return out
+
+
+def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
+    s = r["status"]
+    print(
+        f"--- {r['tree']}: {s['processes']} processes, {s['groups']} apps, tick 1 s, "
+        f"{args.seconds:.0f} s measured"
+    )
+    print(f"children of the helper: {', '.join(f'{n} ({p})' for p, n in r['children'].items()) or 'none'}")
+    print(
+        f"machine churn while measured: {r['churn']:.0f} processes started per second "
+        + (
+            "(out of the helper's view: --isolated), "
+            if args.isolated
+            else "(the helper reads each new one; others' work on this shared machine inflates its cost), "
+        )
+        + f"load average {r['load']:.1f}"
+    )
+    print(
+        f"whole footprint CPU {r['cpu']:.3f}% of one core (limit 0.5%, ratio {r['cpu'] / 0.5:.2f}); "
+        f"from clock ticks {r['cpu_ticks']:.3f}%; by process: "
+        + ", ".join(f"{k} {v:.3f}%" for k, v in r["shares"].items())
+    )
+    # Under heavy load ticks fall behind and are skipped, which lowers the CPU share: per tick
+    # the cost does not depend on how many ticks ran.
+    print(
+        f"{r['ticks']} ticks in {args.seconds:.0f} s: {r['per_tick_ms']:.2f} ms CPU per tick (all threads "
+        f"and children), {r['per_tick_ms'] / 10:.3f}% of one core at one tick a second"
+    )
+    rss = r["rss"] + r["rss_children"]
+    print(
+        f"RSS helper {r['rss']:.1f} MB + children {r['rss_children']:.1f} MB = {rss:.1f} MB "
+        f"(limit 60 MB, ratio {rss / 60:.2f}); ranker: {r['ranker']}"
+    )
+    if "rss_loaded" in r:
+        print(
+            f"RSS {r['rss_loaded']:.1f} MB with children after a hog made the engine ask "
+            f"(limit 110 MB, ratio {r['rss_loaded'] / 110:.2f}); ranker: {r['ranker_after']}"
+        )
+    print(f"exporter scraped {r['scrapes']} times; its CPU wait lines: {'; '.join(r['waits']) or 'none'}")
+    stages = s["stage_ms"]
+    assert isinstance(stages, dict)
+    print(
+        "last tick by stage (ms CPU): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
+        + f"; total {s['tick_cost_ms']:.2f}"
+    )
+
+
+def compare(results: list[dict[str, Any]]) -> None:
+    """Median and spread per tree, and each tree's median over the first's (cells alternate)."""
+    names = list(dict.fromkeys(r["tree"] for r in results))
+    medians: dict[str, tuple[float, float]] = {}
+    for name in names:
+        mine = [r for r in results if r["tree"] == name]
+        cpu = sorted(r["cpu"] for r in mine)
+        per_tick = sorted(r["per_tick_ms"] for r in mine)
+        medians[name] = (statistics.median(cpu), statistics.median(per_tick))
+        print(
+            f"{name}: footprint median {medians[name][0]:.3f}% of one core (min {cpu[0]:.3f}, "
+            f"max {cpu[-1]:.3f}, {len(cpu)} runs); per tick median {medians[name][1]:.2f} ms "
+            f"(min {per_tick[0]:.2f}, max {per_tick[-1]:.2f})"
+        )
+    first = names[0]
+    for name in names[1:]:
+        print(
+            f"{name} over {first}: footprint {medians[name][0] / medians[first][0]:.2f}, "
+            f"per tick {medians[name][1] / medians[first][1]:.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--processes", type=int, default=1000)
@@ -149,96 +309,40 @@ def main() -> None:
         action="store_true",
         help="no focused app, audio client, compositor or scrapes: the old setup",
     )
+    parser.add_argument(
+        "--helper-tree",
+        type=Path,
+        action="append",
+        default=[],
+        help="run the helper from this tree (a checkout, or `git archive <commit> | tar -x -C DIR` with "
+        "the commit in DIR/COMMIT); given twice or more, the trees' runs alternate and the medians are "
+        "compared; default: this checkout",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each tree")
     args = parser.parse_args()
     require_root()
     if args.isolated and os.environ.get("SD_BENCH_ISOLATED") != "1":
         env = dict(os.environ, SD_BENCH_ISOLATED="1")
         argv = ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, *sys.argv]
         os.execvpe("unshare", argv, env)
-    port = free_port()
+    trees = [t.resolve() for t in args.helper_tree] or [REPO]
+    # RSS after the ranker loads takes 15 s more a run: measured when one tree runs once.
+    args.ranker_rss = len(trees) == 1 and args.repeat == 1
+    results = []
     with Workspace() as ws, private_bus() as address:
         sleeper = ws.binary("sleeper")
         for _ in range(args.processes):
             ws.procs.append(subprocess.Popen([str(sleeper), "-c", "exec sleep 3600"], process_group=0))
-        if not args.bare:
-            editor, player, _compositor = (start_timed(ws, n) for n in ("editor", "player", "sway"))
-        config = ws.dir / "all-on.toml"
-        config.write_text(
-            "[rules]\nananicy_dirs = []\n"
-            f"[exporter]\nenabled = true\nport = {port}\n"
-            f'[store]\nenabled = true\npath = "{ws.dir / "snapshots.sqlite"}"\n'
-            "[probe]\nenabled = true\n[gpu]\nenabled = true\n"
-            f'[ranker]\nmodel = "{args.ranker}"\n'
-        )
-        helper = ws.helper("--config", str(config), bus=address)
-        wait_ready(address, helper, ws)
-        loop = asyncio.new_event_loop()
-        agent = (
-            None if args.bare else loop.run_until_complete(report_session(address, editor.pid, player.pid))
-        )
-        time.sleep(4.0)  # start-up and the first full reads are not the steady state
-        e0, k0, parts0 = footprint(helper.pid)
-        f0, t0 = forks(), time.monotonic()
-        scrapes, body = 0, ""
-        while time.monotonic() - t0 < args.seconds:
-            time.sleep(1.0)
-            if args.bare:
-                continue
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-                body = r.read().decode()
-            scrapes += 1
-        e1, k1, names1 = footprint(helper.pid)
-        f1, t1 = forks(), time.monotonic()
-        span = t1 - t0
-        shares = {f"{n} {p}": (c - parts0[p][1]) / span * 100 for p, (n, c) in names1.items() if p in parts0}
-        s, ranker = asyncio.run(ask(address))
-        cpu, cpu_ticks = (e1 - e0) / (t1 - t0) * 100, (k1 - k0) / (t1 - t0) * 100
-        children = {p: n for p, (n, _) in names1.items() if p != helper.pid}
-        rss = rss_mb(helper.pid)
-        rss_children = sum(rss_mb(p) for p in children)
-        waits = [line for line in body.splitlines() if line.startswith("smoothdesk_cpu_wait")]
-        # Two spinners under a name no rule knows: the noisy-neighbour stage asks the ranker.
-        hogs = ws.hogs(2, name="smoothdesk-bench-spin")
-        time.sleep(15.0)
-        ws.kill(hogs)
-        _, ranker_after = asyncio.run(ask(address))
-        rss_loaded = rss_mb(helper.pid) + sum(rss_mb(p) for p in children if Path(f"/proc/{p}").exists())
-        if agent is not None:
-            agent.bus.disconnect()
-            loop.run_until_complete(agent.bus.wait_for_disconnect())
-        loop.close()
-    print(f"{s['processes']} processes, {s['groups']} apps, tick 1 s, {args.seconds:.0f} s measured")
-    print(f"children of the helper: {', '.join(f'{n} ({p})' for p, n in children.items()) or 'none'}")
-    print(
-        f"machine churn while measured: {(f1 - f0) / (t1 - t0):.0f} processes started per second "
-        + (
-            "(out of the helper's view: --isolated), "
-            if args.isolated
-            else "(the helper reads each new one; others' work on this shared machine inflates its cost), "
-        )
-        + f"load average {os.getloadavg()[0]:.1f}"
-    )
-    print(
-        f"whole footprint CPU {cpu:.3f}% of one core (limit 0.5%, ratio {cpu / 0.5:.2f}); "
-        f"from clock ticks {cpu_ticks:.3f}%; by process: "
-        + ", ".join(f"{k} {v:.3f}%" for k, v in shares.items())
-    )
-    print(
-        f"RSS helper {rss:.1f} MB + children {rss_children:.1f} MB = {rss + rss_children:.1f} MB "
-        f"(limit 60 MB, ratio {(rss + rss_children) / 60:.2f}); ranker: {ranker}"
-    )
-    print(
-        f"RSS {rss_loaded:.1f} MB with children after a hog made the engine ask "
-        f"(limit 110 MB, ratio {rss_loaded / 110:.2f}); ranker: {ranker_after}"
-    )
-    print(f"exporter scraped {scrapes} times; its CPU wait lines: {'; '.join(waits) or 'none'}")
-    stages = s["stage_ms"]
-    assert isinstance(stages, dict)
-    print(
-        "last tick by stage (ms CPU): "
-        + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
-        + f"; total {s['tick_cost_ms']:.2f}"
-    )
+        apps = [] if args.bare else [start_timed(ws, n).pid for n in ("editor", "player", "sway")]
+        cell = 0
+        for _ in range(args.repeat):
+            for tree in trees:
+                result = measure(ws, args, tree, cell, address=address, apps=apps)
+                cell += 1
+                report(args, result)
+                results.append(result)
+    if len(results) > 1:
+        compare(results)
 
 
 if __name__ == "__main__":
