@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -11,12 +12,14 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
+from smoothdesk.dbus.client import HelperClient
+from smoothdesk.dbus.client import connect as connect_bus
 from smoothdesk.gui.connection import HelperConnection
 from smoothdesk.gui.rule_match import preview
 from smoothdesk.gui.rules_model import LABEL, LAYER, LAYER_ROLE, MATCH, RUNNING, SOURCE
 from smoothdesk.gui.rules_window import RulesWindow, import_summary
 from tests.gui.live import ANANICY, TIMEOUT, LiveHelper, connect, live_helper
-from tests.support.procs import named_binary, stop
+from tests.support.procs import named_binary, stop, wait_for
 
 
 @pytest.fixture
@@ -40,13 +43,27 @@ def window(qtbot: QtBot, helper: LiveHelper) -> Iterator[RulesWindow]:
 
 
 @pytest.fixture
-def sleeper(tmp_path: Path) -> Iterator[str]:
+def sleeper(tmp_path: Path, helper: LiveHelper) -> Iterator[str]:
     name = f"sdr{uuid.uuid4().hex[:8]}"
     proc = subprocess.Popen([str(named_binary(tmp_path, name)), "-c", "sleep 600"], start_new_session=True)
     try:
+        # The helper reads it on its exec event, which a ListApps sent at once may overtake.
+        assert wait_for(lambda: name in listed(helper.bus), 10)
         yield name
     finally:
         stop(proc)
+
+
+def listed(bus: str) -> set[str]:
+    async def ask() -> set[str]:
+        client = HelperClient(await connect_bus(bus))
+        try:
+            return {a["name"] for a in await client.apps()}
+        finally:
+            client.bus.disconnect()
+            await client.bus.wait_for_disconnect()  # type: ignore[no-untyped-call]
+
+    return asyncio.run(ask())
 
 
 def test_inline_errors_name_the_field(qtbot: QtBot, window: RulesWindow) -> None:
