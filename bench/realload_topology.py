@@ -144,8 +144,9 @@ def levers(pid: int) -> dict[str, str] | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
-        ag = Path(f"/proc/{pid}/autogroup").read_text().split()[-1]
-    except (OSError, IndexError):
+        # Empty for the root autogroup (a tree that never called setsid).
+        ag = (Path(f"/proc/{pid}/autogroup").read_text().split() or ["root"])[-1]
+    except OSError:
         return None
     fields = stat[stat.rfind(")") + 2 :].split()
     cg = next((ln.split(":", 2)[2] for ln in lines if ln.split(":")[1] == "cpu"), "?")

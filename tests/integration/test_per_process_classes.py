@@ -27,14 +27,6 @@ pytestmark = pytest.mark.root
 SYSTEMD_V1 = Path("/sys/fs/cgroup/systemd")
 
 
-def autogroup_nice(pid: int) -> str:
-    return Path(f"/proc/{pid}/autogroup").read_text().split()[-1]
-
-
-def levers(pid: int) -> dict[str, object]:
-    return {**sched_state(pid), "autogroup": autogroup_nice(pid)}
-
-
 def children_named(pid: int, name: str) -> list[int]:
     out = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -83,7 +75,7 @@ def check_only_the_build_is_demoted(helper: Helper, app: subprocess.Popen[bytes]
     assert wait_for(lambda: len(children_named(app.pid, "cc1plus")) == 2, 5)
     member = children_named(app.pid, "sdtestmember")[0]
     compilers = children_named(app.pid, "cc1plus")
-    before = {pid: levers(pid) for pid in (app.pid, member)}
+    before = {pid: sched_state(pid) for pid in (app.pid, member)}
     helper.start()
     assert wait_for(lambda: all(demoted(c) for c in compilers), 5), helper.log.read_text()
     # A few more ticks: the noisy heuristic sees the group's CPU too, and must not take the app.
@@ -95,12 +87,12 @@ def check_only_the_build_is_demoted(helper: Helper, app: subprocess.Popen[bytes]
     assert {m["pid"] for m in ours["members"]} == set(compilers)
     assert any("cc1plus → compiler → background" in r for r in ours["reasons"]), ours["reasons"]
     for _ in range(10):
-        assert {pid: levers(pid) for pid in before} == before
+        assert {pid: sched_state(pid) for pid in before} == before
         assert all(demoted(c) for c in compilers)
         wait_for(lambda: False, 0.2)
     assert helper.signal(signal.SIGTERM) == 0
     assert not any(demoted(c) for c in compilers)
-    assert {pid: levers(pid) for pid in before} == before
+    assert {pid: sched_state(pid) for pid in before} == before
 
 
 def test_a_build_in_the_apps_process_group_demotes_only_the_compilers(helper: Helper, tmp_path: Path) -> None:

@@ -76,7 +76,8 @@ def sched_state(pid: int) -> dict[str, object]:
         _, controllers, path = line.split(":", 2)
         if "cpu" in controllers.split(","):
             cgroup = path
-    # Empty when the kernel has autogroup off (sched_autogroup_enabled=0), as on some CI hosts.
+    # Empty when the kernel has autogroup off, or for a tree in the root autogroup (no setsid since
+    # boot, as under some CI runners): the kernel prints nothing for the root group.
     autogroup = Path(f"/proc/{pid}/autogroup").read_text().split()
     return {
         "nice": int(fields[16]),
