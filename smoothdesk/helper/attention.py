@@ -32,7 +32,9 @@ def load_ranker(setting: str) -> OnnxRanker | None:
     # Lazy: onnxruntime loads when the engine first asks about a group near demotion.
     path = Path(setting)
     ranker = load_default(lazy=True) if setting == "default" else OnnxRanker(path, lazy=True)
-    log.info("attention ranker: %s (loads at first use)", ranker.model_path)
+    # Off the tick: the tick that first needs it must not wait 0.2-0.3 CPU-s for it.
+    ranker.background = True
+    log.info("attention ranker: %s (loads in the background at first use)", ranker.model_path)
     return ranker
 
 

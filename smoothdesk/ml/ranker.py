@@ -9,7 +9,9 @@ is bounded by the engine (policy.engine, stage 6): guardrails, pins, hints and r
 from __future__ import annotations
 
 import json
+import logging
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +32,7 @@ MODEL_NAME, META_NAME = "attention.onnx", "attention.json"
 # Scores of an older tick are stale: the helper stopped feeding rows, so say nothing.
 MAX_AGE_S = 30.0
 RowBuilder = Callable[[Sequence[AppGroup]], Sequence[GroupObservation]]
+log = logging.getLogger(__name__)
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
@@ -55,10 +58,16 @@ def read_metadata(path: Path) -> dict[str, Any]:
 class OnnxRanker:
     """A Ranker (core.ranker) backed by an exported attention model."""
 
-    def __init__(self, model_path: Path, meta_path: Path | None = None, *, lazy: bool = False) -> None:
+    def __init__(
+        self, model_path: Path, meta_path: Path | None = None, *, lazy: bool = False, background: bool = False
+    ) -> None:
         """`lazy` defers onnxruntime until the first score: the helper's engine asks the ranker
         only about groups near a demotion, so on a quiet desktop the runtime (about 50 MB
         resident with the session) is never loaded. The metadata is checked at once either way.
+
+        `background` (with lazy): the first score starts the load on a thread and answers
+        nothing (neutral) until it is done. The load is 0.2-0.3 CPU-s, which at a helper's start
+        beside 8 hogs was most of its CPU before its first demotion.
         """
         self.model_path = Path(model_path)
         self.meta_path = meta_path or self.model_path.with_suffix(".json")
@@ -73,6 +82,8 @@ class OnnxRanker:
         self._scores: dict[str, float] | None = None
         self._build: RowBuilder | None = None
         self._built_at = 0.0
+        self.background = background
+        self._loader: threading.Thread | None = None
         if not lazy:
             self.load()
 
@@ -85,7 +96,11 @@ class OnnxRanker:
         """For doctor: loaded, not loaded yet, or why it could not load."""
         if self._failure is not None:
             return f"failed: {self._failure}"
-        return "loaded" if self._session is not None else "not loaded yet: no group has needed it"
+        if self._session is not None:
+            return "loaded"
+        if self._loader is not None:
+            return "loading"
+        return "not loaded yet: no group has needed it"
 
     def load(self) -> None:
         """Start the onnxruntime session (once); MLError names the file when it cannot.
@@ -97,10 +112,38 @@ class OnnxRanker:
         if self._failure is not None:
             raise MLError(self._failure)
         try:
-            self._session, self._input = self._start_session()
+            session, name = self._start_session()
         except MLError as exc:
             self._failure = str(exc)
             raise
+        # The input name first: another thread takes a session that is not None as ready.
+        self._input = name
+        self._session = session
+
+    def load_in_background(self) -> bool:
+        """Start the load on a thread of its own (once); True when loaded. MLError once it failed."""
+        if self._session is not None:
+            return True
+        if self._failure is not None:
+            raise MLError(self._failure)
+        if self._loader is None:
+            self._loader = threading.Thread(
+                target=self._load_logged, name="smoothdesk-ranker-load", daemon=True
+            )
+            self._loader.start()
+        return False
+
+    def wait_loaded(self, timeout: float) -> bool:
+        """Wait for a background load; True when the session is ready."""
+        if self._loader is not None:
+            self._loader.join(timeout)
+        return self._session is not None
+
+    def _load_logged(self) -> None:
+        try:
+            self.load()
+        except MLError as exc:
+            log.warning("attention ranker: %s", exc)
 
     def _start_session(self) -> tuple[Any, str]:
         import onnxruntime as ort
@@ -150,7 +193,10 @@ class OnnxRanker:
     def score(
         self, groups: Sequence[AppGroup], snapshot: Snapshot, hints: Hints, now: float
     ) -> Mapping[str, float]:
-        """Probabilities for the requested groups found in the last rows given; others neutral."""
+        """Probabilities for the requested groups found in the last rows given; others neutral
+        (all of them while a background load runs)."""
+        if self.background and not self.load_in_background():
+            return {}
         if self._build is not None:
             if snapshot.wall - self._built_at > MAX_AGE_S:
                 return {}

@@ -168,3 +168,27 @@ def test_a_lazy_ranker_checks_the_metadata_at_once_and_the_model_at_first_use(mo
     with pytest.raises(MLError, match=r"attention\.onnx: onnxruntime cannot load"):
         lazy.score_observations([EDITOR])
     assert lazy.state.startswith("failed: ") and not lazy.loaded
+
+
+def test_a_background_ranker_answers_neutral_while_it_loads_then_scores_as_an_eager_one(model_copy):
+    ranker = OnnxRanker(model_copy / "attention.onnx", lazy=True, background=True)
+    ranker.observe_tick([EDITOR, INDEXER])
+    groups = [group("editor", 1), group("indexer", 2)]
+    first = ranker.score(groups, snap(wall=EDITOR.ts), Hints(), 0.0)
+    assert first == {} and ranker.state in ("loading", "loaded")
+    assert ranker.wait_loaded(60)
+    assert ranker.state == "loaded"
+    assert ranker.score(groups, snap(wall=EDITOR.ts), Hints(), 0.0) == load_default().score_observations(
+        [EDITOR, INDEXER]
+    )
+
+
+def test_a_background_load_that_fails_is_reported_at_the_next_score_and_not_retried(model_copy):
+    (model_copy / "attention.onnx").write_bytes(b"\x00garbage")
+    ranker = OnnxRanker(model_copy / "attention.onnx", lazy=True, background=True)
+    ranker.observe_tick([EDITOR])
+    assert ranker.score([group("editor", 1)], snap(wall=EDITOR.ts), Hints(), 0.0) == {}
+    assert not ranker.wait_loaded(60)
+    with pytest.raises(MLError, match=r"attention\.onnx: onnxruntime cannot load"):
+        ranker.score([group("editor", 1)], snap(wall=EDITOR.ts), Hints(), 0.0)
+    assert ranker.state.startswith("failed: ")
