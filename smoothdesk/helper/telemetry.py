@@ -141,11 +141,18 @@ class Telemetry:
         self.writer = StoreWriter(store)
 
     def _start_exporter(self) -> None:
-        from smoothdesk.telemetry.exporter_metrics import Latest  # prometheus_client: only when on
+        from smoothdesk.telemetry.exporter_metrics import Latest
+
+        held: list[tuple[object, Latest]] = []
 
         def latest() -> Latest | None:
             last = self.latest
-            return None if last is None else Latest(*last)
+            if last is None:
+                return None
+            # The same Latest while the tick is the same, so the page renders once per tick.
+            if not held or held[0][0] is not last:
+                held[:] = [(last, Latest(*last))]
+            return held[0][1]
 
         s = self.exporter_settings
         self.exporter = Exporter(latest, address=s.address, port=s.port,

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from smoothdesk.telemetry.exporter_metrics import Latest, MetricsPage
+from smoothdesk.telemetry.exposition import CONTENT_TYPE
+from smoothdesk.telemetry.metrics_http import PageServer
 from smoothdesk.telemetry.schema import StoreError
-
-if TYPE_CHECKING:
-    from wsgiref.simple_server import WSGIServer
-
-    from smoothdesk.telemetry.exporter_metrics import Latest
 
 
 class ExporterError(StoreError):
@@ -33,7 +30,7 @@ def check_address(address: str, allow_remote: bool) -> None:
 
 
 class Exporter:
-    """The HTTP server for /metrics, on its own thread; port 0 picks a free port (see .port)."""
+    """The HTTP server for /metrics, on a thread of its own; port 0 picks a free port (see .port)."""
 
     def __init__(
         self,
@@ -44,27 +41,15 @@ class Exporter:
         allow_remote: bool = False,
         top_apps: int = 10,
     ) -> None:
-        # prometheus_client costs the helper ~12 MB resident: loaded only when the exporter is on.
-        from prometheus_client import start_http_server
-        from prometheus_client.registry import CollectorRegistry
-
-        from smoothdesk.telemetry.exporter_metrics import LatestCollector
-
         check_address(address, allow_remote)
         self.address = address
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(LatestCollector(source, top_apps))
+        self.page = MetricsPage(source, top_apps)
+        host = "127.0.0.1" if address == "localhost" else address
         try:
-            self._server, self._thread = start_http_server(port, address, self.registry)
+            self._server = PageServer(host, port, self.page.body, CONTENT_TYPE)
         except OSError as exc:
             raise ExporterError(f"exporter: cannot listen on {address}:{port}: {exc.strerror}") from exc
-        self.port = int(self._server.server_port)
-
-    @property
-    def server(self) -> WSGIServer:
-        return self._server
+        self.port = self._server.port
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5.0)
+        self._server.close()

@@ -1,21 +1,16 @@
-"""The Prometheus families of one tick: smoothdesk_* gauges with fixed or capped label sets.
-
-Apart from exporter.py so that prometheus_client is imported only when the exporter is enabled.
-"""
+"""The Prometheus families of one tick: smoothdesk_* gauges with fixed or capped label sets."""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from smoothdesk.core.classes import CLASS_ORDER
 from smoothdesk.core.observation import GroupObservation
+from smoothdesk.telemetry.exposition import Gauge, render
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +63,11 @@ def top_with_other(values: Mapping[str, float], limit: int) -> dict[str, float]:
     return out
 
 
-def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, doc, value=float(value))
+_gauge = Gauge.single
+_by_label = Gauge.by_label
 
 
-def _by_label(name: str, doc: str, label: str, values: Mapping[str, float]) -> GaugeMetricFamily:
-    family = GaugeMetricFamily(name, doc, labels=[label])
-    for key, value in values.items():
-        family.add_metric([key], float(value))
-    return family
-
-
-def families(latest: Latest, top_apps: int) -> Iterator[Metric]:
+def families(latest: Latest, top_apps: int) -> Iterator[Gauge]:
     """Every smoothdesk_* family for one tick; label sets are fixed or capped at top_apps + 1."""
     s = latest.sample
     if "cpu_busy" in s:
@@ -134,22 +122,26 @@ def families(latest: Latest, top_apps: int) -> Iterator[Metric]:
     )
 
 
-class LatestCollector(Collector):
-    """A custom collector: asks `source` for the latest tick at each scrape."""
+class MetricsPage:
+    """The /metrics body: rendered once per tick, however often it is scraped."""
 
     def __init__(self, source: Callable[[], Latest | None], top_apps: int = 10) -> None:
         self.source = source
         self.top_apps = top_apps
+        self._for: Latest | None = None
+        self._body = b""
 
-    def describe(self) -> Iterable[Metric]:
-        return []  # names depend on the helper's metrics; an empty describe skips the check
-
-    def collect(self) -> Iterable[Metric]:
+    def body(self) -> bytes:
         try:
             latest = self.source()
+            if latest is not None and latest is self._for:
+                return self._body
             metrics = list(families(latest, self.top_apps)) if latest is not None else []
         except Exception:
             log.exception("exporter: reading the latest metrics failed")
             latest, metrics = None, []
-        yield _gauge("smoothdesk_up", "1 when the helper has a recent tick to show.", latest is not None)
-        yield from metrics
+        up = _gauge("smoothdesk_up", "1 when the helper has a recent tick to show.", latest is not None)
+        body = render([up, *metrics])
+        if latest is not None:
+            self._for, self._body = latest, body
+        return body

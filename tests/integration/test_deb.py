@@ -250,7 +250,7 @@ def test_dbus_activation_starts_the_installed_helper(root: debs.Root) -> None:
     )
     (bus_dir / "bus.conf").write_text(config)
     address = f"unix:path={socket}"
-    # The opt-in exporter on, on a free loopback port: the bundled prometheus-client must serve.
+    # The opt-in exporter on, on a free loopback port: the helper's own /metrics must serve.
     port = _free_port()
     root.file("/etc/smoothdesk/config.toml").write_text(
         ADMIN_CONFIG + f'[exporter]\nenabled = true\naddress = "127.0.0.1"\nport = {port}\n'
