@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 
 from smoothdesk.agent import SessionAgent
 from smoothdesk.agent.focus_wayland import focus_source
 from tests.agent.agent_support import app_of, has, lacks, unmeasured
 from tests.support.procs import terminate, wait_for
-from tests.support.sway import missing_tools, swaysession
+from tests.support.sway import SwaySession, missing_tools, swaysession
 from tests.support.tools import needs
 from tests.support.user_helper import UserHelper
 
 pytestmark = needs(missing_tools(), "the sway focus tests")
 
 NOW = "has the focused window"
+
+
+@contextlib.contextmanager
+def agent_on_one_window(bus: str) -> Iterator[tuple[SwaySession, SessionAgent]]:
+    """sway with one window, and a running agent whose focus report the helper has taken."""
+    with swaysession() as s:
+        one = s.window("sd-one")
+        agent = SessionAgent(bus, env=s.env, session_bus=None, audio=False, xruns=False)
+        agent.start()
+        try:
+            assert wait_for(lambda: has(bus, one.pid, NOW), 15), agent.state()
+            yield s, agent
+        finally:
+            agent.stop()
 
 
 def test_switching_focus_in_sway_makes_the_focused_window_interactive(user_helper: UserHelper) -> None:
@@ -69,43 +85,28 @@ def test_an_empty_workspace_or_a_closed_window_leaves_nothing_focused(user_helpe
 
 
 def test_focus_is_unknown_with_the_reason_when_sway_goes_away(user_helper: UserHelper) -> None:
-    bus = user_helper.bus
-    with swaysession() as s:
-        one = s.window("sd-one")
-        agent = SessionAgent(bus, env=s.env, session_bus=None, audio=False, xruns=False)
-        agent.start()
-        try:
-            assert wait_for(lambda: has(bus, one.pid, NOW), 15), agent.state()
-            reports = agent.state()["reports"]
-            terminate(s.sway)  # its clients go with it, so the helper has no app left to ask about
-            assert wait_for(lambda: "no focus from sway IPC" in agent.state()["focus"], 15), agent.state()
-            assert agent.state()["focus"].startswith("unknown: ")
-            assert agent.state()["focus_pid"] is None
-            assert wait_for(lambda: agent.state()["reports"] > reports, 15), agent.state()
-        finally:
-            agent.stop()
+    with agent_on_one_window(user_helper.bus) as (s, agent):
+        reports = agent.state()["reports"]
+        terminate(s.sway)  # its clients go with it, so the helper has no app left to ask about
+        assert wait_for(lambda: "no focus from sway IPC" in agent.state()["focus"], 15), agent.state()
+        assert agent.state()["focus"].startswith("unknown: ")
+        assert agent.state()["focus_pid"] is None
+        assert wait_for(lambda: agent.state()["reports"] > reports, 15), agent.state()
 
 
 def test_focus_comes_back_when_sway_is_started_again_on_the_same_socket(user_helper: UserHelper) -> None:
     bus = user_helper.bus
-    with swaysession() as s:
-        one = s.window("sd-one")
-        agent = SessionAgent(bus, env=s.env, session_bus=None, audio=False, xruns=False)
-        agent.start()
-        try:
-            assert wait_for(lambda: has(bus, one.pid, NOW), 15), agent.state()
-            path = s.swaysock
-            s.quit_sway()
-            assert wait_for(lambda: "no focus from sway IPC" in agent.state()["focus"], 15), agent.state()
-            assert wait_for(lambda: any("focus: no focus from sway IPC" in u for u in unmeasured(bus)), 15)
-            s.start_sway()
-            assert s.swaysock == path
-            two = s.window("sd-two")
-            assert wait_for(lambda: agent.state()["focus_pid"] == two.pid, 15), agent.state()
-            assert wait_for(lambda: has(bus, two.pid, NOW), 15), (app_of(bus, two.pid), agent.state())
-            assert not any(u.startswith("focus: ") for u in unmeasured(bus)), unmeasured(bus)
-        finally:
-            agent.stop()
+    with agent_on_one_window(bus) as (s, agent):
+        path = s.swaysock
+        s.quit_sway()
+        assert wait_for(lambda: "no focus from sway IPC" in agent.state()["focus"], 15), agent.state()
+        assert wait_for(lambda: any("focus: no focus from sway IPC" in u for u in unmeasured(bus)), 15)
+        s.start_sway()
+        assert s.swaysock == path
+        two = s.window("sd-two")
+        assert wait_for(lambda: agent.state()["focus_pid"] == two.pid, 15), agent.state()
+        assert wait_for(lambda: has(bus, two.pid, NOW), 15), (app_of(bus, two.pid), agent.state())
+        assert not any(u.startswith("focus: ") for u in unmeasured(bus)), unmeasured(bus)
     assert agent.restarts == 0
 
 

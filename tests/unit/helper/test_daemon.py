@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helper_config import quiet_config
 
 from smoothdesk.core.classes import PriorityClass
 from smoothdesk.core.group import AppGroup
@@ -17,23 +18,7 @@ from tests.unit.collector.collector_fakes import FakeProc, copy_samples, remove
 
 # Pids far above this machine's, so that the helper's own pid never lands among them.
 SHELL, MAKE, CC1, CC2 = 9_000_001, 9_000_002, 9_000_003, 9_000_004
-CONFIG = """
-[helper]
-netlink = false
-[rules]
-ananicy_dirs = []
-[actuator]
-cgroup = "off"
-[probe]
-enabled = false
-schedstat = false
-[store]
-enabled = false
-[gpu]
-enabled = false
-[ranker]
-model = "off"
-"""
+CONFIG = quiet_config("off")
 
 
 def proc_of(pid: int, comm: str, ppid: int, utime: int = 0) -> FakeProc:

@@ -20,6 +20,7 @@ extra_dirs = ["/srv/rules", "/srv/more"]
 
 [actuator]
 cgroup = "v1"
+autogroup = false
 
 [gpu]
 enabled = false
@@ -43,6 +44,7 @@ def test_each_setting_is_read_from_the_file(tmp_path: Path) -> None:
         ananicy_dirs=(Path("/srv/ananicy"),),
         extra_rule_dirs=(Path("/srv/rules"), Path("/srv/more")),
         cgroup="v1",
+        autogroup=False,
         gpu=False,
         ranker_model="off",
         memory_kill=True,

@@ -5,30 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helper_config import quiet_config
 
 from smoothdesk.actuator import CgroupV1Backend
 from smoothdesk.collector import cgroups
 from smoothdesk.core.cgroup_layout import CgroupLayout
+from smoothdesk.core.classes import PriorityClass
 from smoothdesk.helper import telemetry, wiring
 from smoothdesk.helper.options import Options
 
-CONFIG = """
-[helper]
-netlink = false
-[rules]
-ananicy_dirs = []
-[actuator]
-cgroup = "auto"
-[probe]
-enabled = false
-schedstat = false
-[store]
-enabled = false
-[gpu]
-enabled = false
-[ranker]
-model = "off"
-"""
+CONFIG = quiet_config("auto")
 
 
 def test_one_probe_reaches_the_actuator_and_the_telemetry(
@@ -73,3 +59,20 @@ def test_one_probe_reaches_the_actuator_and_the_telemetry(
         assert backend.mount == layout.v1_cpu == fs / "cpu"
     finally:
         helper.telemetry.stop()
+
+
+@pytest.mark.parametrize("autogroup", [True, False])
+def test_actuator_autogroup_reaches_the_actuators_lever_table(tmp_path: Path, autogroup: bool) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(quiet_config("off", autogroup=autogroup))
+    options = Options(dry_run=True, config=config, sys_root=tmp_path / "sys", run_dir=tmp_path / "run",
+                      state_dir=tmp_path / "state", rules_write_path=tmp_path / "rules.toml")  # fmt: skip
+    helper = wiring.build(options)
+    try:
+        lowered = {k for k, lv in helper.actuator.levers.items() if lv.autogroup_nice is not None}
+    finally:
+        helper.telemetry.stop()
+    if autogroup and not helper.parts.user_mode:
+        assert PriorityClass.BACKGROUND in lowered and PriorityClass.IDLE in lowered
+    else:
+        assert lowered == set()
