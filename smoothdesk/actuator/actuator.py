@@ -20,7 +20,7 @@ from smoothdesk.actuator.journal import (
     JournalData,
     ProcEntry,
 )
-from smoothdesk.actuator.levers import DEFAULT_LEVERS, NO_LEVERS, LeverSet, user_mode_levers, without_slices
+from smoothdesk.actuator.levers import NO_LEVERS, LeverSet, lever_table, without_slices
 from smoothdesk.actuator.memory import MemoryLevers, MemoryOrders, MemoryReport
 from smoothdesk.actuator.plans import CgroupPlan, ProcPlan
 from smoothdesk.actuator.report import ApplyReport
@@ -56,15 +56,14 @@ class Actuator:
         proc_root: Path = Path("/proc"),
         cgroup_backend: CgroupBackend | None = None,
         levers: Mapping[PriorityClass, LeverSet] | None = None,
+        autogroup: bool = True,
     ) -> None:
         self.run_dir = run_dir
         self.dry_run = dry_run
         self.user_uid = user_uid
         self.proc_root = proc_root
         self.backend = cgroup_backend
-        if levers is None:
-            levers = DEFAULT_LEVERS if user_uid is None else user_mode_levers(DEFAULT_LEVERS)
-        self.levers: dict[PriorityClass, LeverSet] = dict(levers)
+        self.levers = lever_table(levers, user_mode=user_uid is not None, autogroup=autogroup)
         if any(lv.slice_ns for lv in self.levers.values()) and not slices.honoured():
             log.warning("the kernel does not honour EEVDF custom slices: no class gets one")
             self.levers = without_slices(self.levers)

@@ -220,6 +220,17 @@ def user_mode_levers(
     return out
 
 
+def lever_table(
+    given: Mapping[PriorityClass, LeverSet] | None, *, user_mode: bool, autogroup: bool
+) -> dict[PriorityClass, LeverSet]:
+    """The actuator's table: the given one or the mode's default; with actuator.autogroup off,
+    no class lowers a session's autogroup nice."""
+    table = given if given is not None else user_mode_levers(DEFAULT_LEVERS) if user_mode else DEFAULT_LEVERS
+    if not autogroup:
+        return {klass: replace(levers, autogroup_nice=None) for klass, levers in table.items()}
+    return dict(table)
+
+
 def without_slices(table: Mapping[PriorityClass, LeverSet]) -> dict[PriorityClass, LeverSet]:
     """The table for a kernel that does not honour custom slices (see slices.probe_support)."""
     return {klass: replace(levers, slice_ns=None) for klass, levers in table.items()}

@@ -104,7 +104,7 @@ OPTIONS: tuple[Option, ...] = (
         "autogroup",
         bool,
         True,
-        "Lower a session's autogroup nice when every process in it is demoted.",
+        "Lower a session's autogroup nice when every process in it is demoted (read at start).",
     ),
     Option(
         "memory",

@@ -23,6 +23,7 @@ class HelperSettings:
     ananicy_dirs: tuple[Path, ...]
     extra_rule_dirs: tuple[Path, ...]
     cgroup: str
+    autogroup: bool
     gpu: bool
     ranker_model: str
     memory_kill: bool  # re-read on reload, unlike the memory guard's other settings
@@ -38,6 +39,7 @@ class HelperSettings:
             ananicy_dirs=tuple(Path(p) for p in v["rules"]["ananicy_dirs"]),
             extra_rule_dirs=tuple(Path(p) for p in v["rules"]["extra_dirs"]),
             cgroup=v["actuator"]["cgroup"],
+            autogroup=v["actuator"]["autogroup"],
             gpu=v["gpu"]["enabled"],
             ranker_model=v["ranker"]["model"],
             memory_kill=v["memory"]["kill"],

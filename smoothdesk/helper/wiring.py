@@ -71,7 +71,8 @@ def build(options: Options) -> Helper:
     history = History(tick_seconds)
     cgroups = probe_layout(options.sys_root)  # once: the cgroup lever and the pressure reads share it
     backend = backend_for(config.cgroup, cgroups, user_mode=user_mode)
-    actuator = Actuator(where, dry_run=dry_run, user_uid=uid if user_mode else None, cgroup_backend=backend)
+    actuator = Actuator(where, dry_run=dry_run, user_uid=uid if user_mode else None, cgroup_backend=backend,
+                        autogroup=config.autogroup)  # fmt: skip
     pins = PinStore(None if dry_run else where / "pins.json")
     attention = Attention(config.ranker_model)
     telemetry = Telemetry(
