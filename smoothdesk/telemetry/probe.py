@@ -21,6 +21,7 @@ that doubles from 1 s up to 60 s and resets after 60 s of healthy running.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -90,6 +91,9 @@ class LatencyProbe:
         self._apply_nice(self._proc.pid)
 
     def _apply_nice(self, pid: int) -> None:
+        # It measures what a SCHED_OTHER app gets: not the SCHED_BATCH the helper runs at.
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
         if self.nice is not None:
             try:
                 os.setpriority(os.PRIO_PROCESS, pid, self.nice)

@@ -149,3 +149,19 @@ def test_lateness_rises_under_higher_priority_hogs_on_its_cpu(tmp_path: Path) ->
         probe.stop()
     assert busy.p99_ms > 1.0, (idle, busy)
     assert busy.p99_ms > 5 * idle.p99_ms, (idle, busy)
+
+
+def test_the_sampler_of_a_batch_helper_measures_as_a_sched_other_app() -> None:
+    # The helper runs as SCHED_BATCH (helper.main), which its children would inherit.
+    script = (
+        "import os\n"
+        "from smoothdesk.telemetry.probe import LatencyProbe\n"
+        "os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))\n"
+        "p = LatencyProbe(0.002); p.start()\n"
+        "print(os.sched_getscheduler(0), os.sched_getscheduler(p.pid), flush=True)\n"
+        "p.stop()\n"
+    )
+    argv = [sys.executable, "-c", script]
+    out = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(os.SCHED_BATCH), str(os.SCHED_OTHER)]
