@@ -45,21 +45,24 @@ async def run(helper: Helper, stop_requested: Callable[[], bool] = lambda: False
     recovered = helper.actuator.recover()
     if recovered.restored:
         log.info("restored %d changes left by a previous run", recovered.restored)
-    endpoint = BusEndpoint(daemon, helper.controller)
+    endpoint: BusEndpoint | None = None
     netlink: ProcConnector | None = None
     try:
         if daemon.stopping:  # stopped during start-up: the restore below is all that is left
             log.info("stop requested during start-up")
             return 0
-        await endpoint.start(helper.options.bus)
-        helper.telemetry.start()
         # Subscribed before the first tick lists /proc: a process born in between is seen by one
         # or the other (its fork and exec events wait in the socket until the reader runs).
         netlink = _open_netlink(helper)
         daemon.set_netlink(netlink is not None)
+        # The first tick before the bus and the telemetry: it demotes the load the helper was
+        # started beside, and the rest of the start runs at the CPU share that gives it back.
         daemon.tick()
         if netlink is not None:
             loop.add_reader(netlink.fileno(), FastPath(daemon, netlink).on_readable)
+        endpoint = BusEndpoint(daemon, helper.controller)
+        await endpoint.start(helper.options.bus)
+        helper.telemetry.start()
         notify("READY=1")
         parts = helper.parts
         log.info(
@@ -89,8 +92,10 @@ async def run(helper: Helper, stop_requested: Callable[[], bool] = lambda: False
             report.esrch,
             report.eperm + report.irreversible,
         )
-        await endpoint.stop()
-    return endpoint.exit_status  # 1 when the bus was lost for good: systemd's Restart= then
+        if endpoint is not None:
+            await endpoint.stop()
+    # 1 when the bus was lost for good: systemd's Restart= then.
+    return endpoint.exit_status if endpoint is not None else 0
 
 
 async def _tick_forever(daemon: Daemon, tick_seconds: float) -> None:
