@@ -143,16 +143,9 @@ class Telemetry:
     def _start_exporter(self) -> None:
         from smoothdesk.telemetry.exporter_metrics import Latest
 
-        held: list[tuple[object, Latest]] = []
-
         def latest() -> Latest | None:
             last = self.latest
-            if last is None:
-                return None
-            # The same Latest while the tick is the same, so the page renders once per tick.
-            if not held or held[0][0] is not last:
-                held[:] = [(last, Latest(*last))]
-            return held[0][1]
+            return None if last is None else Latest(*last)
 
         s = self.exporter_settings
         self.exporter = Exporter(latest, address=s.address, port=s.port,

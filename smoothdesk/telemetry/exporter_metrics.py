@@ -126,13 +126,14 @@ class MetricsPage:
     def __init__(self, source: Callable[[], Latest | None], top_apps: int = 10) -> None:
         self.source = source
         self.top_apps = top_apps
-        self._for: Latest | None = None
+        # The tick's sample dict, not its rows: holding 1000 rows past their tick costs the GC.
+        self._for: Mapping[str, float | int] | None = None
         self._body = b""
 
     def body(self) -> bytes:
         try:
             latest = self.source()
-            if latest is not None and latest is self._for:
+            if latest is not None and latest.sample is self._for:
                 return self._body
             metrics = list(families(latest, self.top_apps)) if latest is not None else []
         except Exception:
@@ -141,5 +142,5 @@ class MetricsPage:
         up = _gauge("smoothdesk_up", "1 when the helper has a recent tick to show.", latest is not None)
         body = render([up, *metrics])
         if latest is not None:
-            self._for, self._body = latest, body
+            self._for, self._body = latest.sample, body
         return body

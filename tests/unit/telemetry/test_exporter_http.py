@@ -44,16 +44,16 @@ def test_labels_and_numbers_that_need_escaping_parse_back_as_written() -> None:
 
 def test_the_page_renders_once_per_tick_however_often_it_is_scraped() -> None:
     calls = []
-    tick = [Latest({"cpu_busy": 1.0})]
+    tick: list[dict[str, float | int]] = [{"cpu_busy": 1.0}]
 
     def source() -> Latest:
         calls.append(1)
-        return tick[0]
+        return Latest(tick[0])  # a new Latest at each call, as the helper's telemetry gives
 
     page = MetricsPage(source)
     first = page.body()
     assert page.body() is first  # the same bytes object: not rendered again
-    tick[0] = Latest({"cpu_busy": 2.0})
+    tick[0] = {"cpu_busy": 2.0}
     second = page.body()
     assert second is not first and b"smoothdesk_cpu_busy_percent 2.0" in second
     assert len(calls) == 3
