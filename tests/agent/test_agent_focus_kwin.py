@@ -55,7 +55,15 @@ def test_kwin_focus_follows_wayland_and_xwayland(user_helper: UserHelper) -> Non
                 assert agent.state()["focus_app"] == (
                     "smoothdesktest" if focused.xwayland else focused.app_id
                 )
-                assert wait_for(functools.partial(has, bus, focused.pid, NOW), 15), (
+                # KWin may hand focus on by itself right after an XWayland activation (seen once in
+                # six fresh-clone runs): then the agent rightly reports the other window, and the
+                # window is activated again; the helper must follow whichever report is last.
+                for _ in range(3):
+                    if wait_for(functools.partial(has, bus, focused.pid, NOW), 5):
+                        break
+                    focus(k, agent, focused)
+                assert agent.state()["focus_pid"] == focused.pid, agent.state()
+                assert wait_for(functools.partial(has, bus, focused.pid, NOW), 5), (
                     app_of(bus, focused.pid), agent.state(),
                 )  # fmt: skip
                 assert wait_for(functools.partial(lacks, bus, other.pid, NOW), 15), app_of(bus, other.pid)
