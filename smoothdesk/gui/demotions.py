@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from smoothdesk.gui.alert_text import plural
+
 DEMOTED = frozenset({"background", "idle"})
 
 
@@ -16,8 +18,8 @@ def demoted_part(app: Mapping[str, Any]) -> str:
     if not members:
         return ""
     labels = {str(m.get("label") or "process") for m in members}
-    label = labels.pop() if len(labels) == 1 else "processes"
-    return f"{len(members)} {label}"
+    label = labels.pop() if len(labels) == 1 else "process"
+    return f"{len(members)} {plural(label, len(members))}"
 
 
 def changes(

@@ -200,13 +200,18 @@ def test_demotion_changes() -> None:
     assert events == []  # the first poll saw no change
     busy = dict(build, members=[{"pid": 2, "class": "background", "label": "compiler"}] * 3)
     events, state = changes(state, [busy], lambda a: a["name"])
-    assert events == [("demoted", "▼ make: 3 compiler")]
+    assert events == [("demoted", "▼ make: 3 compilers")]
     events, state = changes(state, [busy], lambda a: a["name"])
     assert events == []
     events, state = changes(state, [build], lambda a: a["name"])
     assert events == [("restored", "▲ make restored")]
     events, _ = changes(state, [dict(build, id="b", **{"class": "idle"})], lambda a: a["name"])
     assert events == [("demoted", "▼ make: idle")]
+    one = dict(build, members=[{"pid": 2, "class": "idle", "label": "compiler"}])
+    mixed = dict(build, members=[{"pid": 2, "class": "idle", "label": "compiler"},
+                                 {"pid": 3, "class": "background", "label": "linker"}])  # fmt: skip
+    assert changes({"a": ""}, [one], lambda a: a["name"])[0] == [("demoted", "▼ make: 1 compiler")]
+    assert changes({"a": ""}, [mixed], lambda a: a["name"])[0] == [("demoted", "▼ make: 2 processes")]
 
 
 def test_plots_follow_the_theme(qtbot: QtBot) -> None:
