@@ -119,13 +119,26 @@ class XSession:
         finally:
             d.close()
 
-    def start_wm(self, timeout: float = 20.0) -> None:
-        proc = self.spawn(["openbox", "--sm-disable"], "openbox")
-        _wait(
-            lambda: proc.poll() is None and bool(self.root_property("_NET_SUPPORTING_WM_CHECK")),
-            timeout,
-            f"openbox on {self.display} (see {self.log_dir}/openbox.log)",
-        )
+    def start_wm(self, timeout: float = 20.0, attempts: int = 2) -> None:
+        """openbox, ready once it set _NET_SUPPORTING_WM_CHECK. A fresh-clone run once saw it
+        not ready after 20 s (its log gone with the run), so a second openbox is tried, and the
+        error carries each one's exit status and log."""
+        seen = []
+        for _ in range(attempts):
+            proc = self.spawn(["openbox", "--sm-disable"], "openbox")
+            try:
+                _wait(
+                    lambda: proc.poll() is None and bool(self.root_property("_NET_SUPPORTING_WM_CHECK")),
+                    timeout,
+                    f"openbox on {self.display}",
+                )
+                return
+            except RuntimeError as exc:
+                seen.append(f"{exc} (exit {proc.poll()})")
+                terminate(proc)
+                self.procs.remove(proc)
+        log = (self.log_dir / "openbox.log").read_text(errors="replace")[-2000:]
+        raise RuntimeError("; ".join(seen) + f"; openbox.log:\n{log}")
 
     def start_tray(self, timeout: float = 20.0) -> subprocess.Popen[bytes]:
         """trayer as the XEmbed tray host; ready once it owns _NET_SYSTEM_TRAY_S0."""
