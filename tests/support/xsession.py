@@ -128,7 +128,7 @@ class XSession:
             proc = self.spawn(["openbox", "--sm-disable"], "openbox")
             try:
                 _wait(
-                    lambda: proc.poll() is None and bool(self.root_property("_NET_SUPPORTING_WM_CHECK")),
+                    lambda p=proc: p.poll() is None and bool(self.root_property("_NET_SUPPORTING_WM_CHECK")),
                     timeout,
                     f"openbox on {self.display}",
                 )
