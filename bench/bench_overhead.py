@@ -37,6 +37,7 @@ from smoothdesk.dbus.procref import start_time
 from tests.support.bus import private_bus
 
 HZ = os.sysconf("SC_CLK_TCK")
+PARTS = ("exporter", "store", "probe", "gpu")
 APP = "import threading, time\n" + (
     "def work():\n    while True:\n        time.sleep(0.02)\n        t = time.thread_time() + 0.001\n"
     "        while time.thread_time() < t: pass\n"
@@ -162,11 +163,12 @@ def measure(
     """One helper from `tree`, measured over args.seconds; it is stopped (and restores) after."""
     port = free_port()
     config = ws.dir / f"all-on-{cell}.toml"
+    on = {part: str(part not in args.off).lower() for part in PARTS}
     config.write_text(
         "[rules]\nananicy_dirs = []\n"
-        f"[exporter]\nenabled = true\nport = {port}\n"
-        f'[store]\nenabled = true\npath = "{ws.dir / f"snapshots-{cell}.sqlite"}"\n'
-        "[probe]\nenabled = true\n[gpu]\nenabled = true\n"
+        f"[exporter]\nenabled = {on['exporter']}\nport = {port}\n"
+        f'[store]\nenabled = {on["store"]}\npath = "{ws.dir / f"snapshots-{cell}.sqlite"}"\n'
+        f"[probe]\nenabled = {on['probe']}\n[gpu]\nenabled = {on['gpu']}\n"
         f'[ranker]\nmodel = "{args.ranker}"\n'
     )
     helper = start_helper(ws, tree, cell, config, address)
@@ -180,7 +182,7 @@ def measure(
     scrapes, body = 0, ""
     while time.monotonic() - t0 < args.seconds:
         time.sleep(1.0)
-        if args.bare:
+        if args.bare or "exporter" in args.off:
             continue
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
             body = r.read().decode()
@@ -230,7 +232,7 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
     s = r["status"]
     print(
         f"--- {r['tree']}: {s['processes']} processes, {s['groups']} apps, tick 1 s, "
-        f"{args.seconds:.0f} s measured"
+        f"{args.seconds:.0f} s measured" + (f", off: {', '.join(sorted(args.off))}" if args.off else "")
     )
     print(f"children of the helper: {', '.join(f'{n} ({p})' for p, n in r['children'].items()) or 'none'}")
     print(
@@ -322,6 +324,12 @@ def main() -> None:
         "compared; default: this checkout",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each tree")
+    parser.add_argument(
+        "--off",
+        type=lambda text: set(filter(None, text.split(","))),
+        default=set(),
+        help=f"telemetry parts to turn off, comma-separated ({', '.join(PARTS)}): what each one costs",
+    )
     args = parser.parse_args()
     require_root()
     if args.isolated and os.environ.get("SD_BENCH_ISOLATED") != "1":

@@ -64,8 +64,9 @@ _gauge = Gauge.single
 _by_label = Gauge.by_label
 
 
-def families(latest: Latest, top_apps: int) -> Iterator[Gauge]:
-    """Every smoothdesk_* family for one tick; label sets are fixed or capped at top_apps + 1."""
+def families(latest: Latest, top_apps: int, *, rows: bool = True) -> Iterator[Gauge]:
+    """Every smoothdesk_* family for one tick; label sets are fixed or capped at top_apps + 1.
+    rows=False: only those of the sample (row_families has the rest)."""
     s = latest.sample
     if "cpu_busy" in s:
         yield _gauge("smoothdesk_cpu_busy_percent", "CPU busy over the last tick, percent.", s["cpu_busy"])
@@ -88,12 +89,18 @@ def families(latest: Latest, top_apps: int) -> Iterator[Gauge]:
     extras = sorted(k for k in s if k not in _SPECIAL and _NAME.match(k))[:MAX_EXTRA_METRICS]
     for key in extras:
         yield _gauge(f"smoothdesk_{key}", f"Helper metric {key}.", s[key])
+    if rows:
+        yield from row_families(latest.observations, top_apps)
+
+
+def row_families(observations: Sequence[GroupObservation], top_apps: int) -> list[Gauge]:
+    """The families drawn from the groups' rows: per class, and the top apps by CPU and memory."""
     count: dict[str, float] = dict.fromkeys(CLASS_ORDER, 0.0)
     cpu = dict(count)
     rss = dict(count)
     app_cpu: dict[str, float] = defaultdict(float)
     app_rss: dict[str, float] = defaultdict(float)
-    for obs in latest.observations:
+    for obs in observations:
         klass, name, tick, rss_bytes = obs.klass, obs.name, obs.cpu_tick, obs.rss_bytes
         if klass in count:  # an unknown class would be an unbounded label: leave it out
             count[klass] += 1
@@ -101,23 +108,19 @@ def families(latest: Latest, top_apps: int) -> Iterator[Gauge]:
             rss[klass] += rss_bytes
         app_cpu[name] += tick
         app_rss[name] += rss_bytes
-    yield _by_label("smoothdesk_groups", "Application groups per class.", "class", count)
-    yield _by_label("smoothdesk_class_cpu_percent", "CPU of the groups in each class.", "class", cpu)
-    yield _by_label(
-        "smoothdesk_class_rss_bytes", "Resident memory of the groups in each class.", "class", rss
-    )
-    yield _by_label(
-        "smoothdesk_app_cpu_percent",
-        "CPU of the busiest applications.",
-        "app",
-        top_with_other(app_cpu, top_apps),
-    )
-    yield _by_label(
-        "smoothdesk_app_rss_bytes",
-        "Memory of the largest applications.",
-        "app",
-        top_with_other(app_rss, top_apps),
-    )
+    return [
+        _by_label("smoothdesk_groups", "Application groups per class.", "class", count),
+        _by_label("smoothdesk_class_cpu_percent", "CPU of the groups in each class.", "class", cpu),
+        _by_label("smoothdesk_class_rss_bytes", "Resident memory of the groups in each class.", "class", rss),
+        _by_label(
+            "smoothdesk_app_cpu_percent", "CPU of the busiest applications.", "app",
+            top_with_other(app_cpu, top_apps),
+        ),
+        _by_label(
+            "smoothdesk_app_rss_bytes", "Memory of the largest applications.", "app",
+            top_with_other(app_rss, top_apps),
+        ),
+    ]  # fmt: skip
 
 
 class MetricsPage:
@@ -129,13 +132,25 @@ class MetricsPage:
         # The tick's sample dict, not its rows: holding 1000 rows past their tick costs the GC.
         self._for: Mapping[str, float | int] | None = None
         self._body = b""
+        # The groups' rows change every store.detail_every (30 s), the sample every tick: the
+        # rows' families (1000 rows summed) are kept while the rows stay the same, known by a
+        # key that holds no row (their list's id, length and tick time).
+        self._rows_key: tuple[int, int, float] | None = None
+        self._rows: list[Gauge] = []
+
+    def _families(self, latest: Latest) -> list[Gauge]:
+        obs = latest.observations
+        key = (id(obs), len(obs), obs[0].ts if obs else 0.0)
+        if key != self._rows_key:
+            self._rows_key, self._rows = key, row_families(obs, self.top_apps)
+        return [*families(latest, self.top_apps, rows=False), *self._rows]
 
     def body(self) -> bytes:
         try:
             latest = self.source()
             if latest is not None and latest.sample is self._for:
                 return self._body
-            metrics = list(families(latest, self.top_apps)) if latest is not None else []
+            metrics = self._families(latest) if latest is not None else []
         except Exception:
             log.exception("exporter: reading the latest metrics failed")
             latest, metrics = None, []

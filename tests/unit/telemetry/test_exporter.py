@@ -153,3 +153,29 @@ def test_cpu_waits_are_one_family_per_figure_labelled_by_role(latest: list[Lates
     assert {s.labels["role"]: s.value for s in m["smoothdesk_cpu_wait_worst_ms"]}["focus"] == 3.5
     assert {s.labels["role"]: s.value for s in m["smoothdesk_cpu_wait_share_percent"]}["focus"] == 1.25
     assert "smoothdesk_focus_cpu_wait_ms" not in m  # not exported twice as a loose extra
+
+
+def test_each_tick_shows_its_sample_and_new_rows_replace_the_old(latest: list[Latest | None]) -> None:
+    """The rows' families are kept while the rows stay (they change every detail tick), the
+    sample's are fresh each tick; rows of a later detail tick are summed again."""
+    rng = random.Random(3)
+    rows = [replace(observation(1.0, 0, rng, "normal"), name="editor", cpu_tick=5.0)]
+    exporter = serve(latest)
+    try:
+        latest[0] = Latest(SAMPLE, rows)
+        first = scrape(exporter)
+        latest[0] = Latest({**SAMPLE, "cpu_busy": 80.0}, rows)
+        second = scrape(exporter)
+        later = [replace(observation(31.0, 0, rng, "background"), name="editor", cpu_tick=70.0)]
+        latest[0] = Latest({**SAMPLE, "cpu_busy": 90.0}, later)
+        third = scrape(exporter)
+    finally:
+        exporter.close()
+    busy = [m["smoothdesk_cpu_busy_percent"][0].value for m in (first, second, third)]
+    assert busy == [37.5, 80.0, 90.0]
+    apps = [
+        {s.labels["app"]: s.value for s in m["smoothdesk_app_cpu_percent"]} for m in (first, second, third)
+    ]
+    assert apps[0]["editor"] == apps[1]["editor"] == 5.0 and apps[2]["editor"] == 70.0
+    classes = {s.labels["class"]: s.value for s in third["smoothdesk_groups"]}
+    assert classes["background"] == 1 and classes["normal"] == 0
