@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from smoothdesk.core.classes import PriorityClass
 
@@ -32,3 +34,16 @@ class AppGroup:
     leader: int
     members: tuple[int, ...]
     unit: str | None = None
+
+
+_OWNERS: list[Any] = [None, 0, {}]  # the groups sequence last indexed, its length, pid -> group
+
+
+def owners(groups: Sequence[AppGroup]) -> Mapping[int, AppGroup]:
+    """pid -> the group holding it. Built once per sequence: the helper hands the same list every
+    tick until it regroups, so looking up a few pids (the focused, the audio, the busy ones) costs
+    a few dict reads instead of a scan of every group's members."""
+    if _OWNERS[0] is not groups or _OWNERS[1] != len(groups):
+        _OWNERS[:] = [groups, len(groups), {pid: g for g in groups for pid in g.members}]
+    index: dict[int, AppGroup] = _OWNERS[2]
+    return index

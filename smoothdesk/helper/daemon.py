@@ -65,6 +65,7 @@ class Daemon:
         self._demoted_groups = 0
         self._netlink = False
         self._merged_for: dict[str, AppGroup] | None = None
+        self._listed: tuple[dict[str, AppGroup] | None, list[AppGroup]] = (None, [])
         self._status: HelperStatus | None = None
         self._force_full = True
         self._regroup = True
@@ -83,6 +84,12 @@ class Daemon:
                 fast_path_count=self._fast_path_count, netlink=self._netlink,
             )  # fmt: skip
         return self._status
+
+    def _group_list(self) -> list[AppGroup]:
+        """The groups as one list until the next regroup: core.group.owners indexes it once."""
+        if self._listed[0] is not self._groups:
+            self._listed = (self._groups, list(self._groups.values()))
+        return self._listed[1]
 
     @property
     def own_pids(self) -> frozenset[int]:
@@ -239,7 +246,7 @@ class Daemon:
         self._classifications = self._rulebook.classify_changed(self._classifications, procs, changed, full)
         hints, classes = self._reports.current, self._classifications
         events = self._attention.observe(
-            snapshot, list(self._groups.values()), classes, self._decisions, hints,
+            snapshot, self._group_list(), classes, self._decisions, hints,
             input_idle=self._reports.idle_seconds(),
         )  # fmt: skip
         self._telemetry.observe_focus(events, hints, classes)
@@ -267,14 +274,16 @@ class Daemon:
     def _merge(self, fresh: dict[str, Decision]) -> None:
         """Fold new decisions in, drop those of vanished groups, and tell listeners."""
         self._status = None
+        changed = [g for g, d in fresh.items() if self._decisions.get(g) != d]
         if self._groups is self._merged_for:
+            if not changed:
+                return  # the same dict and objects: readers can tell that nothing changed
             decisions = dict(self._decisions)  # no regroup since the last merge: no group vanished
         else:
             decisions = {g: d for g, d in self._decisions.items() if g in self._groups}
             self._merged_for = self._groups
         vanished = len(decisions) != len(self._decisions)
-        changed = [g for g, d in fresh.items() if decisions.get(g) != d]
-        decisions.update(fresh)
+        decisions.update({g: fresh[g] for g in changed})  # an equal decision keeps its object
         self._decisions = decisions
         if changed or vanished:  # counted only then: it looks at every group
             self._demoted_groups = sum(1 for d in decisions.values() if d.demotes)
@@ -296,7 +305,7 @@ class Daemon:
 
     def _after_tick(self, snapshot: Snapshot, sample: dict[str, Any]) -> None:
         """The memory stage, then what telemetry observes: figures, the snapshot log, SLOs, alerts."""
-        groups = list(self._groups.values())
+        groups = self._group_list()
         xruns = self._reports.take_xruns()  # None while no session agent counts audio xruns
         figures = self._telemetry.figures(snapshot, groups, self._decisions, snapshot.monotonic, xruns)
         top = figures.pop("top_apps")
@@ -326,20 +335,12 @@ class Daemon:
         self, snapshot: Snapshot, groups: Sequence[AppGroup], now: float, prune: bool = False
     ) -> dict[str, Decision]:
         inputs = PolicyInputs(
-            snapshot=snapshot,
-            groups=tuple(groups),
-            classifications=self._classifications,
-            pins=self._pins.active(now),
-            hints=self._reports.current,
-            now=now,
-            config=self._engine_config,
-            ranker=self._attention.ranker,
-            user_mode_uid=self.parts.uid if self.parts.user_mode else None,
-            managed_keys=self._actuator.managed_keys(),
-            own_pids=self.own_pids,
-            paused=self.paused,
+            snapshot=snapshot, groups=tuple(groups), classifications=self._classifications,
+            pins=self._pins.active(now), hints=self._reports.current, now=now, config=self._engine_config,
+            ranker=self._attention.ranker, user_mode_uid=self.parts.uid if self.parts.user_mode else None,
+            managed_keys=self._actuator.managed_keys(), own_pids=self.own_pids, paused=self.paused,
             prune=prune,
-        )
+        )  # fmt: skip
         decisions, self._policy_state = decide(inputs, self._policy_state)
         return decisions
 

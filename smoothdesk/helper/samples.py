@@ -10,7 +10,7 @@ from smoothdesk.collector.cgroups import pressure_in
 from smoothdesk.collector.schedstat import CpuWait
 from smoothdesk.core.classes import CLASS_ORDER
 from smoothdesk.core.decision import Decision, Hints
-from smoothdesk.core.group import AppGroup, Classification
+from smoothdesk.core.group import AppGroup, Classification, owners
 from smoothdesk.core.process import ProcessRecord
 from smoothdesk.core.snapshot import Snapshot
 from smoothdesk.telemetry.latency import LatencyWindow
@@ -155,10 +155,13 @@ def group_cpu(snapshot: Snapshot, groups: Sequence[AppGroup]) -> list[tuple[AppG
 
     Most groups of a desktop sleep through most ticks; only the few with a busy member are summed.
     """
-    busy = {pid: p.cpu_tick for pid, p in snapshot.processes.items() if p.cpu_tick > 0}
-    return [
-        (g, sum(busy.get(p, 0.0) for p in g.members)) for g in groups if not busy.keys().isdisjoint(g.members)
-    ]
+    index = owners(groups)
+    used: dict[str, tuple[AppGroup, float]] = {}
+    for pid, p in snapshot.processes.items():
+        g = index.get(pid) if p.cpu_tick > 0 else None
+        if g is not None:
+            used[g.id] = (g, used.get(g.id, (g, 0.0))[1] + p.cpu_tick)
+    return list(used.values())
 
 
 def cpu_by_class(

@@ -97,7 +97,7 @@ class Telemetry:
         self._disk_at = -DISK_EVERY
         self._memory_alert: str | None = None
         self._detail_at = float("-inf")
-        self._logged: dict[str, Decision] = {}
+        self._logged: Mapping[str, Decision] = {}
         self._hints = Hints()
         self._classifications: Mapping[int, Classification] = {}
 
@@ -263,9 +263,11 @@ class Telemetry:
         only new objects are sent; every detail tick sends all of them, so a tick the writer
         dropped or failed to commit delays a logged change by at most store.detail_every.
         """
+        if decisions is self._logged and not everything:
+            return []  # the daemon kept its dict: no decision changed
         sent = {} if everything else self._logged
         fresh = [d for gid, d in decisions.items() if sent.get(gid) is not d]
-        self._logged = dict(decisions)
+        self._logged = decisions  # the daemon replaces its dict on a change, never edits it
         return [(d.group_id, d.klass.value, d.reason_text) for d in fresh]
 
     def _memory_events(self, wall: float) -> list[AlertEvent]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from smoothdesk.core import AppGroup, Classification, Decision, Hints, Snapshot
+from smoothdesk.core.group import owners
 from smoothdesk.core.observation import GroupObservation
 
 FOCUS_WINDOW_S = 3600.0
@@ -136,9 +137,11 @@ def hinted(groups: Sequence[AppGroup], pids: frozenset[int]) -> dict[str, int]:
     out: dict[str, int] = {}
     if not pids:
         return out
-    for g in groups:
-        if not pids.isdisjoint(g.members):  # no set built for the many groups without a hint
-            out[g.id] = min(pids.intersection(g.members))
+    index = owners(groups)
+    for pid in pids:
+        g = index.get(pid)
+        if g is not None:
+            out[g.id] = min(out.get(g.id, pid), pid)
     return out
 
 

@@ -78,6 +78,20 @@ def test_a_tick_over_a_fake_process_table_decides_and_the_status_shows_it(world:
     assert helper.daemon.status() is status  # nothing changed since: not rebuilt
 
 
+def test_a_tick_that_changes_no_decision_keeps_the_decisions_dict(world: tuple[Helper, Path]) -> None:
+    """Readers (the snapshot log's decision log) tell "nothing changed" by identity."""
+    helper, proc = world
+    helper.daemon.tick(100.0)
+    first = helper.daemon.tick(101.0)
+    assert helper.daemon.tick(102.0) is first
+    proc_of(CC2, "cc1plus", MAKE, utime=10).write(proc)  # a second compiler joins the build
+    helper.daemon.tick(130.0)  # long past the table's full_every: /proc is listed again
+    changed = helper.daemon.tick(131.0)
+    assert changed is not first and member_class(helper.daemon.status(), CC2) is PriorityClass.BACKGROUND
+    same = [gid for gid, d in changed.items() if gid in first and d is first[gid]]
+    assert same and all(changed[g] == first[g] for g in same)  # unchanged groups keep their objects
+
+
 def test_the_status_cannot_be_written(world: tuple[Helper, Path]) -> None:
     helper, _ = world
     helper.daemon.tick(100.0)

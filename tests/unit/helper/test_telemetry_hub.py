@@ -136,8 +136,8 @@ def test_every_decision_change_is_logged_while_unchanged_ones_are_not_resent(tmp
     first = groups[0].id
     try:
         for t, change in enumerate([None, None, PriorityClass.BACKGROUND, None, PriorityClass.IDLE]):
-            if change is not None:  # a new object, as the daemon makes for a changed group
-                decisions[first] = dataclasses.replace(decisions[first], klass=change)
+            if change is not None:  # a new dict and object, as the daemon makes for a changed group
+                decisions = {**decisions, first: dataclasses.replace(decisions[first], klass=change)}
             elif t == 3:  # an equal new object for every group: logged by nobody twice
                 decisions = {gid: dataclasses.replace(d) for gid, d in decisions.items()}
             observe(attention, telemetry, snapshot, groups, decisions=decisions, hints=Hints())
