@@ -50,6 +50,9 @@ class ProcessBook:
         self._proc = str(self.proc)
         self._entries: dict[int, Entry] = {}
         self._records: dict[int, ProcessRecord] = {}
+        # Pids whose record was replaced (or added) since the last tick's snapshot: the only
+        # ones whose record can differ from that snapshot's, so readers compare these alone.
+        self._replaced: set[int] = set()
         self._hot: set[int] = set()
         self._recent: dict[int, float] = {}
         self._deferred: set[int] = set()
@@ -137,6 +140,7 @@ class ProcessBook:
         record = with_stat(base, stat, self.page_size, cpu_tick=cpu_tick, cpu_10s=cpu_10s, io_rates=io_rates)
         entry.record = record
         self._records[pid] = record
+        self._replaced.add(pid)
         # Reaped children's time lands in the parent's cutime: counting it keeps short-lived
         # jobs (compilers under make) from forcing a sweep every tick. A reaped child may
         # have run for long before this interval (PID 1 reaping a whole finished job tree),
@@ -159,6 +163,7 @@ class ProcessBook:
             rec = replace(rec, cpu_tick=0.0, io_read_rate=0.0, io_write_rate=0.0)
             entry.record = rec
             self._records[pid] = rec
+            self._replaced.add(pid)
 
     def _full_read(self, pid: int, now: float) -> FullRead | None:
         started = perf_counter()
@@ -181,6 +186,7 @@ class ProcessBook:
             self._stat_files.forget(pid)  # a fd kept for the process this entry replaces
         self._entries[pid] = entry
         self._records[pid] = full.record
+        self._replaced.add(pid)
         self._rotation.append((pid, entry))
         if len(self._rotation) > 2 * len(self._entries) + 64:
             # Exited processes leave stale places; drop them before they pile up.
@@ -232,6 +238,7 @@ class ProcessBook:
             if rate != entry.record.cpu_10s:
                 entry.record = replace(entry.record, cpu_10s=rate)
                 self._records[pid] = entry.record
+                self._replaced.add(pid)
 
     def _drop(self, pid: int) -> None:
         self._stat_files.forget(pid)

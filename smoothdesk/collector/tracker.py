@@ -78,6 +78,9 @@ class ProcessTable(ProcessBook):
         self._want_sweep = False
         self._quiet_until = 0.0
         self._quiet_rounds = 1
+        # Pids added or re-read with a change between the last two snapshots: a superset of
+        # those whose record differs between them.
+        self.replaced: frozenset[int] = frozenset()
 
     @property
     def processes(self) -> Mapping[int, ProcessRecord]:
@@ -167,6 +170,7 @@ class ProcessTable(ProcessBook):
         self._settle_due(now)
         self._decay(now)
         snapshot = Snapshot(now, self._wall(), system, dict(self._records))
+        self.replaced, self._replaced = frozenset(self._replaced), set()
         self._last_tick = now
         st.known, st.hot = len(self._entries), len(self._hot)
         st.total_s = perf_counter() - started

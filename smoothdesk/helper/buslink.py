@@ -28,6 +28,7 @@ log = logging.getLogger("smoothdesk.helper")
 STALL_LIMIT = 3.0
 GIVE_UP_AFTER = 3.0  # then restore and exit: within 5 s of the loss in all
 POLL = 0.25
+IDLE_POLL = 1.0
 
 
 class BusLink:
@@ -72,7 +73,10 @@ class BusLink:
         gone = asyncio.ensure_future(bus.wait_for_disconnect())  # type: ignore[no-untyped-call]
         try:
             while True:
-                done, _ = await asyncio.wait({gone}, timeout=POLL)
+                # Nothing waiting to be written cannot stall: look again after IDLE_POLL, and
+                # every POLL once bytes wait (a stall is still seen within STALL_LIMIT + POLL).
+                idle = connection.backlog(bus) == 0
+                done, _ = await asyncio.wait({gone}, timeout=IDLE_POLL if idle else POLL)
                 if done:
                     exc = gone.exception()
                     return f"disconnected: {exc}" if exc else "disconnected"

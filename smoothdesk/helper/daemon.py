@@ -233,7 +233,7 @@ class Daemon:
         prev = self._snapshot.processes if self._snapshot is not None else {}
         procs = snapshot.processes
         full = self._force_full or self._ticks % FULL_EVERY == 0 or self._snapshot is None
-        changed = list(procs) if full else changed_pids(prev, procs)
+        changed = list(procs) if full else changed_pids(prev, procs, self._table.replaced)
         previous_groups = self._groups
         if full or self._regroup:
             self._groups = {g.id: g for g in group_processes(snapshot, self.own_pids)}

@@ -14,10 +14,13 @@ from smoothdesk.policy.engine import PolicyState
 from smoothdesk.policy.grouper import regroup_changed
 
 
-def changed_pids(before: Mapping[int, ProcessRecord], after: Mapping[int, ProcessRecord]) -> list[int]:
-    """New or re-read processes. The collector replaces a record when anything in it changes
-    and shares unchanged ones between snapshots, so identity is the whole test."""
-    return [pid for pid, rec in after.items() if before.get(pid) is not rec]
+def changed_pids(
+    before: Mapping[int, ProcessRecord], after: Mapping[int, ProcessRecord], candidates: Iterable[int]
+) -> list[int]:
+    """New or re-read processes, in pid order. The collector replaces a record when anything in it
+    changes and shares unchanged ones between snapshots, so identity is the whole test; only the
+    `candidates` it says it replaced are tested (not every process of the snapshot)."""
+    return [pid for pid in sorted(candidates) if pid in after and before.get(pid) is not after[pid]]
 
 
 def grouping_changed(

@@ -17,7 +17,8 @@ def test_changed_pids_is_identity_based() -> None:
     a, b = proc(1, "a"), proc(2, "b")
     before = {1: a, 2: b}
     after = {1: a, 2: dataclasses.replace(b), 3: proc(3, "c")}
-    assert changed_pids(before, after) == [2, 3]
+    assert changed_pids(before, after, [3, 2, 1]) == [2, 3]
+    assert changed_pids(before, after, [1, 2, 4]) == [2]  # only candidates, only those still there
 
 
 def test_grouping_changes_on_membership_and_identity_but_not_kworker_renames() -> None:
