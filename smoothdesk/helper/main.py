@@ -12,11 +12,9 @@ loaded before the reset, a helper born demoted beside 8 demoted hogs took 10-58 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from types import FrameType
@@ -88,15 +86,6 @@ def _yield_to_apps() -> None:
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     except OSError:
         return  # a seccomp'd or odd kernel: the helper runs as SCHED_OTHER, as before
-    # The shortest EEVDF slice too (inherited by every thread it starts): a batch task is never
-    # preempted at a wake-up before its slice is used, so a burst of ours (a full round every
-    # minute) kept an unfocused app's waker waiting up to the base slice (1.4 ms here), and
-    # bench_realload saw its wake p99 at 1.2-1.8 ms in some runs. With 100 us that wait is bounded
-    # by 100 us; our share of the CPU is unchanged.
-    from smoothdesk.actuator.slices import MIN_SLICE_NS, set_slice
-
-    with contextlib.suppress(OSError):
-        set_slice(threading.get_native_id(), MIN_SLICE_NS)  # before 6.12: ignored, as before
 
 
 def build_parser() -> argparse.ArgumentParser:
