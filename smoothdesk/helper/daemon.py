@@ -255,7 +255,7 @@ class Daemon:
             todo = list(self._groups.values())
         else:
             extra = live_groups(self._policy_state) | set(self._pins.pins)
-            todo = dirty_groups(self._groups, previous_groups, changed, extra)
+            todo = dirty_groups(self._groups, previous_groups, changed, extra, self._group_list())
         fresh = self._decide(snapshot, todo, now, prune=full)
         t4 = time.process_time()
         self._snapshot = snapshot

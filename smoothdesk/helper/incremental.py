@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from smoothdesk.core.classes import PriorityClass
 from smoothdesk.core.decision import Decision
-from smoothdesk.core.group import AppGroup
+from smoothdesk.core.group import AppGroup, owners
 from smoothdesk.core.process import ProcessRecord
 from smoothdesk.core.snapshot import Snapshot
 from smoothdesk.policy.engine import PolicyState
@@ -58,8 +57,11 @@ def dirty_groups(
     previous: Mapping[str, AppGroup],
     changed: Iterable[int],
     extra: set[str],
+    listed: Sequence[AppGroup] | None = None,
 ) -> list[AppGroup]:
-    """Groups to decide this tick: new or reshaped ones, those with a changed member, and `extra`."""
+    """Groups to decide this tick: new or reshaped ones, those with a changed member, and `extra`.
+    `listed`: `groups`' values as the one list the caller keeps until it regroups, so that
+    core.group.owners indexes it once (without it, the groups are indexed afresh)."""
     wanted = set(extra)
     if groups is not previous:  # the same dict: no group is new or reshaped
         for gid, group in groups.items():
@@ -68,29 +70,9 @@ def dirty_groups(
                 wanted.add(gid)
     touched = set(changed)
     if touched:
-        wanted.update(_owners_of(groups, touched))
+        index = owners(listed if listed is not None else list(groups.values()))
+        wanted.update(index[p].id for p in touched if p in index)
     return [groups[g] for g in sorted(wanted) if g in groups]
-
-
-_owners: list[Any] = [None, {}]  # the groups dict last indexed, and its pid -> group id
-
-
-def _owners_of(groups: Mapping[str, AppGroup], pids: set[int]) -> set[str]:
-    """The groups holding `pids`. The index is rebuilt only when the groups dict is another one
-    (the tick replaces it whenever it regroups) or an answer does not hold, so a dict changed in
-    place is indexed afresh rather than answered from the old index."""
-    if _owners[0] is not groups or not _answers(groups, _owners[1], pids):
-        _owners[:] = [groups, {pid: gid for gid, g in groups.items() for pid in g.members}]
-    index: dict[int, str] = _owners[1]
-    return {index[p] for p in pids if p in index}
-
-
-def _answers(groups: Mapping[str, AppGroup], index: dict[int, str], pids: set[int]) -> bool:
-    for pid in pids:
-        group = groups.get(index.get(pid, ""))
-        if group is None or pid not in group.members:
-            return False
-    return True
 
 
 def actuation_set(

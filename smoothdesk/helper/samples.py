@@ -156,12 +156,13 @@ def group_cpu(snapshot: Snapshot, groups: Sequence[AppGroup]) -> list[tuple[AppG
     Most groups of a desktop sleep through most ticks; only the few with a busy member are summed.
     """
     index = owners(groups)
-    used: dict[str, tuple[AppGroup, float]] = {}
+    used: dict[str, float] = {}
+    busy: dict[str, AppGroup] = {}
     for pid, p in snapshot.processes.items():
-        g = index.get(pid) if p.cpu_tick > 0 else None
-        if g is not None:
-            used[g.id] = (g, used.get(g.id, (g, 0.0))[1] + p.cpu_tick)
-    return list(used.values())
+        if p.cpu_tick > 0 and (g := index.get(pid)) is not None:
+            used[g.id] = used.get(g.id, 0.0) + p.cpu_tick
+            busy[g.id] = g
+    return [(busy[gid], cpu) for gid, cpu in used.items()]
 
 
 def cpu_by_class(

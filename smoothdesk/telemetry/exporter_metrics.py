@@ -64,10 +64,9 @@ _gauge = Gauge.single
 _by_label = Gauge.by_label
 
 
-def families(latest: Latest, top_apps: int, *, rows: bool = True) -> Iterator[Gauge]:
-    """Every smoothdesk_* family for one tick; label sets are fixed or capped at top_apps + 1.
-    rows=False: only those of the sample (row_families has the rest)."""
-    s = latest.sample
+def sample_families(s: Mapping[str, float | int]) -> Iterator[Gauge]:
+    """The smoothdesk_* families of one tick's sample, with fixed label sets (row_families has
+    the groups' families, capped at top_apps + 1)."""
     if "cpu_busy" in s:
         yield _gauge("smoothdesk_cpu_busy_percent", "CPU busy over the last tick, percent.", s["cpu_busy"])
     if "mem_available" in s:
@@ -89,8 +88,6 @@ def families(latest: Latest, top_apps: int, *, rows: bool = True) -> Iterator[Ga
     extras = sorted(k for k in s if k not in _SPECIAL and _NAME.match(k))[:MAX_EXTRA_METRICS]
     for key in extras:
         yield _gauge(f"smoothdesk_{key}", f"Helper metric {key}.", s[key])
-    if rows:
-        yield from row_families(latest.observations, top_apps)
 
 
 def row_families(observations: Sequence[GroupObservation], top_apps: int) -> list[Gauge]:
@@ -143,7 +140,7 @@ class MetricsPage:
         key = (id(obs), len(obs), obs[0].ts if obs else 0.0)
         if key != self._rows_key:
             self._rows_key, self._rows = key, row_families(obs, self.top_apps)
-        return [*families(latest, self.top_apps, rows=False), *self._rows]
+        return [*sample_families(latest.sample), *self._rows]
 
     def body(self) -> bytes:
         try:
