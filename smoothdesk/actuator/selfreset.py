@@ -79,7 +79,7 @@ def _tids(me: Path) -> list[int]:
     return sorted(int(t) for t in os.listdir(me / "task"))  # noqa: PTH208
 
 
-def _mounts(me: Path) -> list[tuple[str, str, set[str]]]:
+def cgroup_mounts(me: Path) -> list[tuple[str, str, set[str]]]:
     """(mount point, fs type, super options) of every cgroup hierarchy mounted at its root."""
     found = []
     for line in (me / "mountinfo").read_text().splitlines():
@@ -94,7 +94,7 @@ def _leave_our_cgroups(me: Path, out: CleanStart) -> None:
     try:
         prefix = f"/{read_prefix()}"
         lines = (me / "cgroup").read_text().splitlines()
-        mounts = _mounts(me)
+        mounts = cgroup_mounts(me)
     except (OSError, ValueError) as exc:
         out.kept.append(f"cgroup: {exc}")
         return

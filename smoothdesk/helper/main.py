@@ -77,13 +77,29 @@ def _start_clean(args: argparse.Namespace, clean: CleanStart) -> None:
 
 
 def _yield_to_apps() -> None:
-    """SCHED_BATCH from here on, for this thread and every one it starts: a helper woken by an
-    exec event or its tick must not preempt the person's app. Measured beside a compile storm, a
-    SCHED_OTHER cyclictest's p99 was 95 us with no helper, 123 us beside a SCHED_OTHER helper
-    and 101 us beside a SCHED_BATCH one. A batch task keeps its nice-0 weight and still
-    preempts SCHED_IDLE tasks at once, so the demotions are not delayed behind the load."""
+    """SCHED_IDLE from here on where the helper is alone in its CPU group, SCHED_BATCH elsewhere,
+    for this thread and every one it starts: a helper busy with a tick or an exec event must not
+    keep the person's app waiting.
+
+    Traced beside a compile storm in the app's own session (bench_realload, topology a), every
+    wake-up of the app's waker that came later than 0.5 ms had waited behind a SCHED_BATCH helper
+    (its ticks run 3-4 ms, its exec events 1-2 ms): a batch task that runs keeps the CPU until its
+    slice is protected no longer, and the waker waited for the next 4 ms tick. A SCHED_IDLE task is
+    preempted at once by any waking task that is not idle. Its CPU share does not fall with it where
+    the helper competes through a group of its own: a group's weight at the root does not depend
+    on the weight of the one task in it. That holds in the autogroup of a session it leads (it holds
+    only the helper and what the helper starts) with the cpu cgroup at the root, or in a cpu cgroup
+    of its own (a systemd unit's). Sharing a group with other tasks, a SCHED_IDLE helper would
+    starve behind them, so there it stays a batch task, which keeps nice 0's weight. Leaving
+    SCHED_IDLE needs privilege (its children are set back: telemetry.probe), so user mode stays batch.
+    """
+    from smoothdesk.actuator.alone import alone_in_cpu_group
+    from smoothdesk.actuator.slices import base_slice_ns
+
+    base_slice_ns()  # measured now: a SCHED_IDLE thread has no slice to measure
+    policy = os.SCHED_IDLE if os.geteuid() == 0 and alone_in_cpu_group() else os.SCHED_BATCH
     try:
-        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+        os.sched_setscheduler(0, policy, os.sched_param(0))
     except OSError:
         return  # a seccomp'd or odd kernel: the helper runs as SCHED_OTHER, as before
 

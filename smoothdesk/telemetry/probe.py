@@ -91,7 +91,7 @@ class LatencyProbe:
         self._apply_nice(self._proc.pid)
 
     def _apply_nice(self, pid: int) -> None:
-        # It measures what a SCHED_OTHER app gets: not the SCHED_BATCH the helper runs at.
+        # It measures what a SCHED_OTHER app gets: not the SCHED_IDLE or SCHED_BATCH the helper runs at.
         with contextlib.suppress(OSError):
             os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
         if self.nice is not None:

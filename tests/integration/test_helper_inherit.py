@@ -145,7 +145,7 @@ def test_a_helper_started_from_a_demoted_parent_resets_itself(helper: Helper) ->
         assert len(tids) > 1  # its threads started after the reset, so they are neutral too
         for tid in tids:
             state = sched_state(tid)
-            # Neutral again, then SCHED_BATCH by choice (nice 0's weight; it yields to apps on wake-up).
+            # Neutral again, then SCHED_BATCH by choice: it shares the launcher's session (helper.main).
             levers = (state["nice"], state["policy"], state["ioprio"], state["cgroup"])
             assert levers == (0, os.SCHED_BATCH, 0, "/"), tid
         assert "started with a demotion of SmoothDesk's; reset:" in helper.log.read_text()
