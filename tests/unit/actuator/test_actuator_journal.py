@@ -69,3 +69,35 @@ def test_default_run_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     assert default_run_dir(user_mode=False) == Path("/run/smoothdesk")
     monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/1000")
     assert default_run_dir(user_mode=True) == Path("/run/user/1000/smoothdesk")
+
+
+def test_save_waits_for_no_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An fsync is ~1 ms of unpreemptible kernel time per save on ext4 (see Journal).
+    def no_fsync(fd: int) -> None:
+        raise AssertionError("Journal.save called fsync")
+
+    monkeypatch.setattr("os.fsync", no_fsync)
+    journal = Journal(tmp_path / "run")
+    journal.save(sample())
+    assert journal.load() == sample()
+
+
+def test_a_journal_saved_just_before_a_sigkill_is_read_by_the_next_helper(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "sys.path.insert(0, sys.argv[2])\n"
+        "from tests.unit.actuator.test_actuator_journal import sample\n"
+        "from smoothdesk.actuator import Journal\n"
+        "Journal(Path(sys.argv[1])).save(sample())\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    repo = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "run"), str(repo)], check=False, timeout=60
+    )
+    assert done.returncode == -9
+    assert Journal(tmp_path / "run").load() == sample()
