@@ -55,6 +55,7 @@ from realload_helper import (
     foreign_helpers,
     helper_argv,
     helper_env,
+    run_root,
     sd_modes,
     slice_us,
     tree_revision,
@@ -124,6 +125,7 @@ class Bench:
         self.account.close()
         self.stack.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        shutil.rmtree(run_root(self.tmp), ignore_errors=True)
 
     def unit_times(self) -> tuple[float, float]:
         """Wall seconds of cc1 (gcc -S) and of as for one unit, measured now."""
