@@ -154,8 +154,10 @@ class Bench:
         runs = [app.ask(op="run", argv=m.launch_argv(fifo)) for _ in range(self.args.launches)]
         if all(r["rc"] == 0 for r in runs):
             out["launch_ms"] = m.median_launch_ms([r["seconds"] for r in runs])
+        slack = Path(f"/proc/{app.pid}/timerslack_ns").read_text().strip()
         out["app"] = (
-            f"{describe(levers(app.pid))}, slice {slice_us(app.pid)}; waker slice {out.get('waker_slice_us')}"
+            f"{describe(levers(app.pid))}, slice {slice_us(app.pid)}, timer slack {slack} ns;"
+            f" waker slice {out.get('waker_slice_us')}"
         )
         return out
 

@@ -2,7 +2,8 @@
 
 Demoting beats boosting: NORMAL pulls no lever (it only gets our earlier changes undone);
 BACKGROUND and IDLE are demoted, and nothing is ever raised above its original. CRITICAL and
-INTERACTIVE pull one lever that takes no CPU share from anyone: an EEVDF custom slice (below).
+INTERACTIVE pull two levers that take no CPU share from anyone: an EEVDF custom slice (below), and
+a timer slack of 1 us in place of the default 50 us (FOCUS_SLACK_NS).
 The table was chosen by measurement with bench/bench_levers.py on this kind of machine
 (2 vCPUs, kernel 6.18 EEVDF, HZ=250, autogroup on, cgroup v1 cpu): a probe wakes every 4 ms
 on an absolute deadline and does 0.5 ms of work, next to 8 spinning "cc1plus" hogs, either in
@@ -86,7 +87,9 @@ class LeverSet:
     `ioprio` is (class, level); `cpu_weight` and `io_weight` are on the cgroup v2 scale 1..10000
     (100 is the default; cgroup v1 cpu.shares = weight * 1024 / 100). `slice_ns` is an EEVDF
     custom slice for SCHED_OTHER threads that have none (see actuator.slices): a latency lever
-    that takes no CPU share from anyone, so it is the one lever a promoted class may pull.
+    that takes no CPU share from anyone, so it is a lever a promoted class may pull. `slack_ns`
+    is the other: the timer slack, how late the kernel may fire a thread's timers to coalesce
+    wake-ups (50 us by default, 0 for realtime threads); it only ever goes down.
     """
 
     nice: int | None = None
@@ -97,6 +100,7 @@ class LeverSet:
     cpu_idle: bool | None = None
     io_weight: int | None = None
     slice_ns: int | None = None
+    slack_ns: int | None = None
 
     @property
     def touches_threads(self) -> bool:
@@ -105,6 +109,7 @@ class LeverSet:
             or self.policy is not None
             or self.ioprio is not None
             or self.slice_ns is not None
+            or self.slack_ns is not None
         )
 
     @property
@@ -119,11 +124,16 @@ class LeverSet:
 NO_LEVERS = LeverSet()
 IDLE_IOPRIO = (IOPRIO_CLASS_IDLE, 0)
 FOCUS_SLICE_NS = 250_000  # chosen with bench_levers --slices, see the module docstring
+# A SCHED_OTHER cyclictest inherits the default 50 us slack, which the kernel gives no realtime
+# task: under a compile storm with the storm demoted its p99 was 2.1-2.9x SCHED_FIFO's, and 70 us
+# on the idle machine (bench_realload). 1 us leaves the focused app's timers as punctual as a
+# realtime task's, for the one app the person is using and the audio clients.
+FOCUS_SLACK_NS = 1_000
 
 DEFAULT_LEVERS: Mapping[PriorityClass, LeverSet] = MappingProxyType(
     {
-        PriorityClass.CRITICAL: LeverSet(slice_ns=FOCUS_SLICE_NS),
-        PriorityClass.INTERACTIVE: LeverSet(slice_ns=FOCUS_SLICE_NS),
+        PriorityClass.CRITICAL: LeverSet(slice_ns=FOCUS_SLICE_NS, slack_ns=FOCUS_SLACK_NS),
+        PriorityClass.INTERACTIVE: LeverSet(slice_ns=FOCUS_SLICE_NS, slack_ns=FOCUS_SLACK_NS),
         PriorityClass.NORMAL: NO_LEVERS,
         PriorityClass.BACKGROUND: LeverSet(
             nice=19,
@@ -165,6 +175,9 @@ def thread_target(original: ThreadState, levers: LeverSet) -> ThreadState:
     no journal knows it; with it a child starts at the base slice (and, at nice >= 0, with its
     parent's nice and policy, which is why a negative-nice thread gets no slice). New threads
     start without it too; the next plan gives them the slice like any new thread.
+    The timer slack only goes down, on a thread that ends up SCHED_OTHER, from a slack we could
+    read; a fork inherits it, so the children of a focused app are journaled like those of a
+    demoted one (inherit.py) and given back too.
     A realtime thread is returned unchanged, whatever the levers say.
     """
     flags = original.policy & SCHED_RESET_ON_FORK
@@ -185,7 +198,10 @@ def thread_target(original: ThreadState, levers: LeverSet) -> ThreadState:
     if levers.slice_ns is not None and original.slice_ns == 0 and policy == SCHED_OTHER and nice >= 0:
         slice_ns = levers.slice_ns
         flags |= SCHED_RESET_ON_FORK
-    return ThreadState(nice, policy | flags, ioprio, slice_ns)
+    slack_ns = original.slack_ns
+    if levers.slack_ns is not None and 0 < levers.slack_ns < slack_ns and policy == SCHED_OTHER:
+        slack_ns = levers.slack_ns
+    return ThreadState(nice, policy | flags, ioprio, slice_ns, slack_ns)
 
 
 def _restorable_nice(original_nice: int, rlimit_nice: int) -> bool:
@@ -205,7 +221,8 @@ def user_mode_levers(
     weights can be undone by the owner, so those stay; nice and SCHED_IDLE are dropped unless
     the limit allows going back to nice 0. The slice is dropped: it comes with
     SCHED_RESET_ON_FORK, which only CAP_SYS_NICE may clear, and without the flag the slice
-    would be inherited by processes no journal knows. SCHED_BATCH is no substitute: it measured worse than
+    would be inherited by processes no journal knows. The timer slack is dropped: another process's
+    needs CAP_SYS_NICE to set, or even to read. SCHED_BATCH is no substitute: it measured worse than
     no management at all (bench/bench_levers.py).
     """
     if rlimit_nice is None:
@@ -215,7 +232,7 @@ def user_mode_levers(
     out: dict[PriorityClass, LeverSet] = {}
     for klass, levers in table.items():
         policy = None if levers.policy == SCHED_IDLE else levers.policy
-        kept = replace(levers, slice_ns=None)
+        kept = replace(levers, slice_ns=None, slack_ns=None)
         out[klass] = kept if lenient else replace(kept, nice=None, policy=policy)
     return out
 

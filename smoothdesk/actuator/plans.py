@@ -20,7 +20,7 @@ class ProcPlan:
         c = self.changes[0]
         parts = [
             f"{name} {getattr(c.current, name)} -> {getattr(c.target, name)}"
-            for name in ("nice", "policy", "ioprio", "slice_ns")
+            for name in ("nice", "policy", "ioprio", "slice_ns", "slack_ns")
             if getattr(c.current, name) != getattr(c.target, name)
         ]
         return (

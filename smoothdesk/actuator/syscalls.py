@@ -1,4 +1,5 @@
-"""Per-thread scheduling syscalls and the /proc reads they need: nice, policy, ioprio, slice, autogroup."""
+"""Per-thread scheduling syscalls and the /proc reads they need: nice, policy, ioprio, slice, timer
+slack, autogroup."""
 
 from __future__ import annotations
 
@@ -34,13 +35,15 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 class ThreadState(NamedTuple):
-    """What we may change on one thread: nice, raw policy (with flags), raw ioprio value, and
-    the EEVDF custom slice in ns (0: none; a journal from before slices reads as 0)."""
+    """What we may change on one thread: nice, raw policy (with flags), raw ioprio value, the
+    EEVDF custom slice in ns (0: none; a journal from before slices reads as 0), and the timer
+    slack in ns (0: not known, as in a journal from before it or where we may not read it)."""
 
     nice: int
     policy: int
     ioprio: int
     slice_ns: int = 0
+    slack_ns: int = 0
 
 
 def ioprio_value(klass: int, level: int) -> int:
@@ -96,8 +99,36 @@ def set_policy(tid: int, policy: int) -> None:
     os.sched_setscheduler(tid, policy, os.sched_param(0))
 
 
+def read_slack(tid: int) -> int:
+    """The thread's timer slack in ns (/proc/TID/timerslack_ns addresses one thread), 0 where it
+    cannot be read: other users' threads without CAP_SYS_NICE, kernels before 4.6.
+
+    Raises ProcessLookupError when the thread is gone.
+    """
+    try:
+        with open(f"/proc/{tid}/timerslack_ns", "rb") as f:
+            return int(f.read())
+    except FileNotFoundError:
+        if not os.path.exists(f"/proc/{tid}"):  # noqa: PTH110 - hot path, no Path objects
+            raise ProcessLookupError(errno.ESRCH, f"no thread {tid}") from None
+        return 0
+    except (PermissionError, ValueError):
+        return 0
+
+
+def set_slack(tid: int, slack_ns: int) -> None:
+    """Set one thread's timer slack (0 would mean: back to the default it inherited)."""
+    if slack_ns <= 0:
+        raise OSError(errno.EINVAL, f"timer slack {slack_ns} ns: only a positive slack is ours to set")
+    try:
+        with open(f"/proc/{tid}/timerslack_ns", "wb") as f:
+            f.write(b"%d" % slack_ns)
+    except FileNotFoundError:
+        raise ProcessLookupError(errno.ESRCH, f"no thread {tid}") from None
+
+
 def read_thread(tid: int) -> ThreadState:
-    return ThreadState(get_nice(tid), get_policy(tid), get_ioprio(tid), read_slice(tid))
+    return ThreadState(get_nice(tid), get_policy(tid), get_ioprio(tid), read_slice(tid), read_slack(tid))
 
 
 def list_tids(pid: int, proc_root: Path) -> list[int]:

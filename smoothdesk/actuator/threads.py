@@ -1,4 +1,4 @@
-"""Applying and undoing the per-thread levers (nice, policy, ioprio, slice) of one process."""
+"""Applying and undoing the per-thread levers (nice, policy, ioprio, slice, timer slack) of one process."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from smoothdesk.actuator.syscalls import (
     set_ioprio,
     set_nice,
     set_policy,
+    set_slack,
 )
 
 
@@ -26,8 +27,8 @@ class ThreadChange:
     target: ThreadState
 
 
-_FIELDS = ("nice", "policy", "ioprio", "slice_ns")
-_RESTORE_ORDER = ("slice_ns", "nice", "policy", "ioprio")
+_FIELDS = ("nice", "policy", "ioprio", "slice_ns", "slack_ns")
+_RESTORE_ORDER = ("slice_ns", "nice", "policy", "ioprio", "slack_ns")
 
 
 def _derive(entry: ProcEntry, current: ThreadState) -> ThreadRecord:
@@ -64,7 +65,8 @@ def plan_threads(
         orig = rec.orig if rec is not None else _derive(entry, current).orig
         target = thread_target(orig, levers)
         entry.threads[tid] = ThreadRecord(orig, target)
-        if current != target:
+        # A slack of 0 is one we do not know (a journal from before it): not ours to change.
+        if current != (target if target.slack_ns else target._replace(slack_ns=current.slack_ns)):
             changes.append(ThreadChange(tid, current, target))
     return changes
 
@@ -84,6 +86,8 @@ def _set(tid: int, current: ThreadState, target: ThreadState) -> None:
         set_ioprio(tid, target.ioprio)
     if current.slice_ns != target.slice_ns and not slice_first:
         set_slice(tid, target.slice_ns)
+    if target.slack_ns and current.slack_ns != target.slack_ns:
+        set_slack(tid, target.slack_ns)
 
 
 def execute(pid: int, changes: list[ThreadChange], proc_root: Path) -> OSError | None:
@@ -115,7 +119,7 @@ def restore_threads(entry: ProcEntry, proc_root: Path) -> list[str]:
             continue
         rec = entry.threads.get(tid) or _derive(entry, current)
         # The slice goes first: with reset-on-fork already cleared, a fork would inherit it.
-        setters = (set_slice, set_nice, set_policy, set_ioprio)
+        setters = (set_slice, set_nice, set_policy, set_ioprio, set_slack)
         for field, setter in zip(_RESTORE_ORDER, setters, strict=True):
             have = getattr(current, field)
             orig, ours = getattr(rec.orig, field), getattr(rec.set, field)

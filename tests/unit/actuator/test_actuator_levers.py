@@ -65,11 +65,13 @@ def test_reset_on_fork_flag_survives() -> None:
 
 
 @pytest.mark.parametrize("klass", [PriorityClass.CRITICAL, PriorityClass.INTERACTIVE, PriorityClass.NORMAL])
-def test_undemoted_classes_change_nothing_but_the_slice(klass: PriorityClass) -> None:
-    # The slice takes no CPU share from anyone (see test_actuator_slices).
-    assert DEFAULT_LEVERS[klass] == LeverSet(slice_ns=DEFAULT_LEVERS[klass].slice_ns)
-    target = thread_target(PLAIN, DEFAULT_LEVERS[klass])
-    assert target._replace(slice_ns=0, policy=target.policy & ~SCHED_RESET_ON_FORK) == PLAIN
+def test_undemoted_classes_change_nothing_but_the_slice_and_the_slack(klass: PriorityClass) -> None:
+    # Neither takes CPU share from anyone (see test_actuator_slices and test_actuator_slack).
+    levers = DEFAULT_LEVERS[klass]
+    assert levers == LeverSet(slice_ns=levers.slice_ns, slack_ns=levers.slack_ns)
+    target = thread_target(PLAIN, levers)
+    reset = target.policy & ~SCHED_RESET_ON_FORK
+    assert target._replace(slice_ns=0, policy=reset, slack_ns=PLAIN.slack_ns) == PLAIN
 
 
 @pytest.mark.parametrize("klass", [PriorityClass.BACKGROUND, PriorityClass.IDLE])

@@ -58,23 +58,26 @@ def test_a_class_without_the_lever_gives_the_original_slice_back() -> None:
     assert thread_target(PLAIN, LeverSet(nice=19)).slice_ns == 0
 
 
-def test_the_promoted_classes_pull_only_the_slice() -> None:
+def test_the_promoted_classes_pull_only_the_slice_and_the_timer_slack() -> None:
     for klass in (PriorityClass.CRITICAL, PriorityClass.INTERACTIVE):
         levers = DEFAULT_LEVERS[klass]
-        assert levers.slice_ns is not None
+        assert levers.slice_ns is not None and levers.slack_ns is not None
         assert 100_000 <= levers.slice_ns < 1_400_000  # shorter than the base slice, within the clamp
-        assert levers == LeverSet(slice_ns=levers.slice_ns)
+        assert 0 < levers.slack_ns < 50_000  # below the kernel's default slack
+        assert levers == LeverSet(slice_ns=levers.slice_ns, slack_ns=levers.slack_ns)
         assert levers.touches_threads
         assert not levers.touches_cgroup
     for klass in (PriorityClass.NORMAL, PriorityClass.BACKGROUND, PriorityClass.IDLE):
         assert DEFAULT_LEVERS[klass].slice_ns is None
+        assert DEFAULT_LEVERS[klass].slack_ns is None
 
 
 @pytest.mark.parametrize("rlimit", [0, 40])
-def test_user_mode_drops_the_slice(rlimit: int) -> None:
-    # Without CAP_SYS_NICE the reset-on-fork flag that comes with it cannot be cleared again.
+def test_user_mode_drops_the_slice_and_the_slack(rlimit: int) -> None:
+    # Without CAP_SYS_NICE the reset-on-fork flag that comes with it cannot be cleared again, and
+    # another process's timer slack can be neither read nor set.
     table = user_mode_levers(DEFAULT_LEVERS, rlimit_nice=rlimit)
-    assert all(levers.slice_ns is None for levers in table.values())
+    assert all(levers.slice_ns is None and levers.slack_ns is None for levers in table.values())
     assert table[PriorityClass.BACKGROUND].ioprio == DEFAULT_LEVERS[PriorityClass.BACKGROUND].ioprio
 
 

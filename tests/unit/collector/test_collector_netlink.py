@@ -177,7 +177,10 @@ def test_open_fails_clearly_outside_the_initial_user_namespace() -> None:
     )
     if result.returncode != 0 and "unshare" in result.stderr:
         pytest.skip(f"user namespaces unavailable: {result.stderr.strip()}")
-    assert result.stdout.startswith("error: the netlink proc connector did not acknowledge")
+    # Kernels differ: some drop the subscription unacknowledged, others refuse the bind (EPERM).
+    out = result.stdout
+    assert out.startswith("error: the netlink proc connector "), out
+    assert "did not acknowledge" in out or "refused us (it needs root" in out, out
 
 
 @pytest.mark.root
