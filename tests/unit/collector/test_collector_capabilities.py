@@ -150,3 +150,20 @@ def test_a_kernel_that_ignores_custom_slices_is_reported(monkeypatch: pytest.Mon
     assert "does not honour" in found.summary
     assert "read back as 0 us" in found.summary
     assert "6.12" in found.meaning
+
+
+def test_timer_slack_is_found_where_the_kernel_exposes_it(desktop: Path) -> None:
+    assert _by_key(probe(desktop))["timer_slack"].status == "missing"  # no such file: an old kernel
+    _write(desktop, "proc/self/timerslack_ns", "50000\n")
+    found = _by_key(probe(desktop))["timer_slack"]
+    assert (found.status, found.summary) == (
+        "ok",
+        "timer slack can be set per thread (this process's: 50 us)",
+    )
+
+
+def test_timer_slack_on_this_machine_matches_prctl() -> None:
+    import ctypes
+
+    own = ctypes.CDLL(None).prctl(30, 0, 0, 0, 0)  # PR_GET_TIMERSLACK, read independently
+    assert f"this process's: {own // 1000} us" in _by_key(probe(Path("/")))["timer_slack"].summary
