@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from smoothdesk.actuator.selfreset import cgroup_mounts
+from smoothdesk.actuator.syscalls import read_session
 
 
 def alone_in_cpu_group(proc_root: Path = Path("/proc"), pid: int | None = None) -> bool:
@@ -65,7 +66,6 @@ def _procs_below(group: Path) -> list[int]:
 def _session_of(proc_root: Path, pid: int) -> int | None:
     """The session of a process, None once it is gone (it competes no more)."""
     try:
-        stat = (proc_root / str(pid) / "stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
+        return read_session(pid, proc_root)
+    except ProcessLookupError:
         return None
-    return int(stat[stat.rfind(")") + 2 :].split()[3])

@@ -156,6 +156,11 @@ def read_start_time(pid: int, proc_root: Path, tid: int | None = None) -> int:
     return int(_stat_fields(path)[19])
 
 
+def read_session(pid: int, proc_root: Path) -> int:
+    """Field 6 of /proc/PID/stat: the process's session id."""
+    return int(_stat_fields(proc_root / str(pid) / "stat")[3])
+
+
 def read_stat_policy(pid: int, tid: int, proc_root: Path) -> int:
     """Field 41 of /proc/PID/task/TID/stat: the thread's scheduling policy."""
     return int(_stat_fields(proc_root / str(pid) / "task" / str(tid) / "stat")[38])

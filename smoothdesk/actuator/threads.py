@@ -63,10 +63,12 @@ def plan_threads(
         except ProcessLookupError:
             continue  # the thread exited meanwhile
         orig = rec.orig if rec is not None else _derive(entry, current).orig
+        if orig.slack_ns == 0:
+            # Journaled before the slack was a lever (we never set it): the thread's own is the original.
+            orig = orig._replace(slack_ns=current.slack_ns)
         target = thread_target(orig, levers)
         entry.threads[tid] = ThreadRecord(orig, target)
-        # A slack of 0 is one we do not know (a journal from before it): not ours to change.
-        if current != (target if target.slack_ns else target._replace(slack_ns=current.slack_ns)):
+        if current != target:
             changes.append(ThreadChange(tid, current, target))
     return changes
 
@@ -86,7 +88,7 @@ def _set(tid: int, current: ThreadState, target: ThreadState) -> None:
         set_ioprio(tid, target.ioprio)
     if current.slice_ns != target.slice_ns and not slice_first:
         set_slice(tid, target.slice_ns)
-    if target.slack_ns and current.slack_ns != target.slack_ns:
+    if current.slack_ns != target.slack_ns:
         set_slack(tid, target.slack_ns)
 
 

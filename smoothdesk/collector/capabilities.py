@@ -142,8 +142,8 @@ def probe_timer_slack(root: Path) -> Finding:
         "timer_slack",
         OK,
         f"timer slack can be set per thread (this process's: {int(value) // 1000} us)",
-        "the focused and critical classes get a 1 us timer slack while they are focused (root "
-        "mode), so their timers fire as punctually as a realtime task's.",
+        "the focused and critical classes get a 1 us timer slack (root mode), so their timers "
+        "fire as punctually as a realtime task's.",
     )
 
 

@@ -146,3 +146,26 @@ def test_a_slack_the_app_set_after_ours_is_its_own(tmp_path: Path, app: App) -> 
     assert sc.read_slack(app.pid) == 20_000
     assert slacks(app.pid) - {20_000} == {OWN}  # its other threads still had ours: given back
     act.close()
+
+
+def test_a_journal_from_before_the_slack_lever_takes_the_threads_own_slack_as_original(
+    tmp_path: Path, app: App
+) -> None:
+    import json
+
+    run = tmp_path / "run"
+    old = Actuator(run, levers={PriorityClass.INTERACTIVE: LeverSet(slice_ns=250_000)})
+    old.apply(*focused(app.pid))
+    old.close()  # left behind, as by a crash
+    path = run / "journal.json"
+    journal = json.loads(path.read_text())
+    for entry in journal["procs"]:  # what a helper from before the slack lever wrote: 4 fields
+        entry["threads"] = {t: [o[:4], s[:4]] for t, (o, s) in entry["threads"].items()}
+    path.write_text(json.dumps(journal))
+    act = Actuator(run, levers={PriorityClass.INTERACTIVE: LeverSet(slice_ns=250_000, slack_ns=OURS)})
+    report = act.apply(*focused(app.pid))
+    assert report.errors == 0
+    assert slacks(app.pid) == {OURS}
+    act.restore_all()
+    assert slacks(app.pid) == {OWN}
+    act.close()
