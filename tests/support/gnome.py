@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,10 +81,37 @@ class GnomeSession(Session):
         wait(up, timeout, f"{win.app_id} mapped by GNOME Shell")
 
     def activate(self, pid: int, timeout: float = 20.0) -> None:
-        """Activate the window of `pid` as a click would, and wait until the shell says so."""
-        if not self._driver("Activate", "i", pid):
-            raise RuntimeError(f"GNOME Shell has no window of pid {pid}")
-        wait(lambda: self.focused_pid() == pid, timeout, f"pid {pid} focused")
+        """Activate the window of `pid` as a click would, and wait until the shell says so.
+
+        Asked again each second, as a person clicks again: a window the shell lists before its
+        first frame is shown may drop the first request (CI saw a 20 s wait end unfocused).
+        """
+
+        def focused() -> bool:
+            if self.focused_pid() == pid:
+                return True
+            if time.monotonic() >= asked[0] + 1.0:
+                if not self._driver("Activate", "i", pid):
+                    raise RuntimeError(f"GNOME Shell has no window of pid {pid}")
+                asked[0] = time.monotonic()
+            return False
+
+        asked = [float("-inf")]
+        wait(focused, timeout, f"pid {pid} focused")
+
+
+def _x11_socket_dir() -> None:
+    """/tmp/.X11-unix as systemd-tmpfiles makes it (1777): mutter will not start Xwayland otherwise.
+
+    On a machine without tmpfiles' x11.conf, the first Xwayland or mutter to create it leaves it
+    at the umask's 1755, and every later shell then exits with "not writable".
+    """
+    path = Path("/tmp/.X11-unix")
+    path.mkdir(exist_ok=True)
+    if path.stat().st_mode & 0o1777 != 0o1777:
+        if os.geteuid() != 0:
+            raise RuntimeError(f"{path} is not mode 1777 and only root can fix it: chmod 1777 {path}")
+        path.chmod(0o1777)
 
 
 def _gsettings(env: dict[str, str], *args: str) -> str:
@@ -118,6 +147,7 @@ def gnomesession(
         listed = [*ast.literal_eval(enabled), DRIVER]
         _gsettings(env, "set", "org.gnome.shell", "enabled-extensions", str(listed))
         log = root / "gnome-shell.log"
+        _x11_socket_dir()
         session = GnomeSession(root, env, log)
         if before_shell is not None:
             before_shell(session)

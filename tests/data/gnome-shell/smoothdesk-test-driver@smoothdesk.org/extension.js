@@ -12,7 +12,7 @@ class Driver {
         const win = global.display.list_all_windows().find(w => w.get_pid() === pid);
         if (!win)
             return false;
-        win.activate(global.get_current_time());
+        win.activate(global.display.get_current_time_roundtrip());
         return true;
     }
 
